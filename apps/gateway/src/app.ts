@@ -1,0 +1,79 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import type { Bus } from "@mcphub/bus";
+import type { SupervisorPort } from "@mcphub/contracts";
+import type { HubMetrics, Logger } from "@mcphub/observability";
+import { CatalogViews } from "./catalog-view.ts";
+import { errorResponse, JsonRpcCode } from "./jsonrpc.ts";
+import { registerLegacySse } from "./legacy-sse.routes.ts";
+import { LiveSessions } from "./live-sessions.ts";
+import { McpDispatcher } from "./mcp-dispatcher.ts";
+import { MemorySessionStore, type SessionStore } from "./session.store.ts";
+import type { GatewayCore } from "./session-lifecycle.ts";
+import { registerStreamableHttp } from "./streamable-http.routes.ts";
+
+export interface GatewayDeps {
+  supervisor: SupervisorPort;
+  bus: Bus;
+  metrics: HubMetrics;
+  logger: Logger;
+  /** The BASE_PATH this plugin is mounted under; legacy SSE announces URLs with it. */
+  basePath: string;
+  bodyLimit: number;
+  sessions?: SessionStore;
+  /** Sessions without a stream and unused this long are forgotten. */
+  sessionIdleMs?: number;
+}
+
+/** The MCP endpoints: Streamable HTTP at /mcp[/:target], legacy SSE at /sse[/:target] + /messages. */
+export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
+  const views = new CatalogViews();
+  const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger);
+  const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger);
+  const core: GatewayCore = { live, dispatcher, supervisor: deps.supervisor, views, basePath: deps.basePath };
+
+  // JSON is parsed in the handlers, so malformed JSON becomes a JSON-RPC -32700 instead of a generic 400.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: deps.bodyLimit }, (_req, body, done) => done(null, body));
+  app.addHook("preValidation", async (req, reply) => {
+    if (req.method === "POST" && typeof req.body !== "string") {
+      return reply.code(415).header("content-type", "application/json")
+        .send(JSON.stringify(errorResponse(null, JsonRpcCode.InvalidRequest, "Unsupported Media Type: send Content-Type: application/json")));
+    }
+  });
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return reply.code(413).header("content-type", "application/json")
+        .send(JSON.stringify(errorResponse(null, JsonRpcCode.InvalidRequest, `Payload Too Large: the body exceeds ${deps.bodyLimit} bytes`)));
+    }
+    if (status < 500) {
+      return reply.code(status).header("content-type", "application/json").send(JSON.stringify(errorResponse(null, JsonRpcCode.InvalidRequest, err.message)));
+    }
+    req.log.error({ err }, "unhandled error on an MCP endpoint");
+    return reply.code(500).header("content-type", "application/json").send(JSON.stringify(errorResponse(null, JsonRpcCode.InternalError, "internal error in the hub")));
+  });
+
+  registerStreamableHttp(app, core);
+  registerLegacySse(app, core);
+
+  // Coalesce bursts (a restart changes state twice) into one pass over the sessions.
+  let pending = false;
+  const unsubscribe = deps.bus.subscribe("catalog.changed", () => {
+    if (pending) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      live.notifyListChanges();
+    });
+  });
+  const idleMs = deps.sessionIdleMs ?? 30 * 60_000;
+  const sweep = setInterval(() => void live.expireIdle(idleMs), Math.min(idleMs, 60_000));
+  sweep.unref();
+
+  // preClose: open SSE streams would otherwise keep the HTTP server from closing.
+  app.addHook("preClose", async () => {
+    unsubscribe();
+    clearInterval(sweep);
+    await live.closeAll();
+  });
+}

@@ -1,0 +1,157 @@
+import type { CatalogSnapshot, McpObject, McpResource, McpResourceTemplate, ServerCatalog } from "@mcphub/contracts";
+
+/** What an endpoint serves: every server, a group, or one server (unprefixed). */
+export type Target =
+  | { kind: "all" }
+  | { kind: "group"; id: string }
+  | { kind: "server"; name: string };
+
+export function targetKey(t: Target): string {
+  return t.kind === "all" ? "*" : t.kind === "group" ? `g:${t.id}` : `s:${t.name}`;
+}
+
+/**
+ * Resolves the path segment of `/mcp/:name`: a group id first, then a group name (when
+ * `enableGroupNameRoute`), then a server name. Returns undefined for none of these.
+ */
+export function resolveTarget(name: string | undefined, snap: CatalogSnapshot): Target | undefined {
+  if (name === undefined || name === "") return snap.routing.enableGlobalRoute ? { kind: "all" } : undefined;
+  const byId = snap.groups.find((g) => g.id === name);
+  if (byId) return { kind: "group", id: byId.id };
+  if (snap.routing.enableGroupNameRoute) {
+    const byName = snap.groups.find((g) => g.name === name);
+    if (byName) return { kind: "group", id: byName.id };
+  }
+  if (name in snap.configured) return { kind: "server", name };
+  return undefined;
+}
+
+export interface Routed {
+  server: string;
+  /** The upstream's own (unprefixed) name. */
+  name: string;
+}
+
+/**
+ * The lists one target shows and the indexes to route a call back to its server.
+ * Built once per catalog version and target; `*Json` are pre-serialized list results,
+ * so a tools/list costs one string concatenation.
+ */
+export interface CatalogView {
+  target: Target;
+  /** Servers in this target (configured, ready or not), with the tools picked from each. */
+  members: Map<string, "all" | Set<string>>;
+  tools: Map<string, Routed>;
+  prompts: Map<string, Routed>;
+  /** Resource URI → server. */
+  resources: Map<string, string>;
+  templates: { server: string; template: McpResourceTemplate }[];
+  toolsJson: string;
+  promptsJson: string;
+  resourcesJson: string;
+  templatesJson: string;
+  /** Per list kind, a digest of what the client sees, to notify list_changed only on a real change. */
+  signature: { tools: string; prompts: string; resources: string };
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+}
+
+export function buildView(snap: CatalogSnapshot, target: Target): CatalogView {
+  const members = targetMembers(snap, target);
+  const prefixed = target.kind !== "server";
+  const sep = snap.nameSeparator;
+  const tools = new Map<string, Routed>();
+  const prompts = new Map<string, Routed>();
+  const resources = new Map<string, string>();
+  const toolList: McpObject[] = [];
+  const promptList: McpObject[] = [];
+  const resourceList: McpResource[] = [];
+  const templates: CatalogView["templates"] = [];
+  let anyCompletions = false;
+  let anyLogging = false;
+
+  for (const [server, picks] of members) {
+    const cat: ServerCatalog | undefined = snap.servers[server];
+    if (!cat) continue;
+    anyCompletions ||= Boolean(cat.capabilities.completions);
+    anyLogging ||= Boolean(cat.capabilities.logging);
+    for (const t of cat.tools) {
+      if (picks !== "all" && !picks.has(t.name)) continue;
+      const name = prefixed ? `${server}${sep}${t.name}` : t.name;
+      if (tools.has(name)) continue; // first server wins a name clash
+      tools.set(name, { server, name: t.name });
+      toolList.push(prefixed ? { ...t, name } : t);
+    }
+    for (const p of cat.prompts) {
+      const name = prefixed ? `${server}${sep}${p.name}` : p.name;
+      if (prompts.has(name)) continue;
+      prompts.set(name, { server, name: p.name });
+      promptList.push(prefixed ? { ...p, name } : p);
+    }
+    for (const r of cat.resources) {
+      if (resources.has(r.uri)) continue;
+      resources.set(r.uri, server);
+      resourceList.push(r);
+    }
+    for (const t of cat.resourceTemplates) templates.push({ server, template: t });
+  }
+
+  const toolsJson = JSON.stringify({ tools: toolList });
+  const promptsJson = JSON.stringify({ prompts: promptList });
+  const resourcesJson = JSON.stringify({ resources: resourceList });
+  const templatesJson = JSON.stringify({ resourceTemplates: templates.map((t) => t.template) });
+  const single = target.kind === "server" ? snap.servers[target.name] : undefined;
+  return {
+    target,
+    members,
+    tools,
+    prompts,
+    resources,
+    templates,
+    toolsJson,
+    promptsJson,
+    resourcesJson,
+    templatesJson,
+    signature: { tools: toolsJson, prompts: promptsJson, resources: resourcesJson + templatesJson },
+    capabilities: {
+      tools: { listChanged: true },
+      prompts: { listChanged: true },
+      resources: { listChanged: true },
+      ...(anyCompletions ? { completions: {} } : {}),
+      ...(anyLogging ? { logging: {} } : {}),
+    },
+    instructions: single?.instructions,
+  };
+}
+
+function targetMembers(snap: CatalogSnapshot, target: Target): Map<string, "all" | Set<string>> {
+  const members = new Map<string, "all" | Set<string>>();
+  if (target.kind === "all") {
+    for (const [name, info] of Object.entries(snap.configured)) if (info.enabled) members.set(name, "all");
+  } else if (target.kind === "server") {
+    if (snap.configured[target.name]?.enabled) members.set(target.name, "all");
+  } else {
+    const group = snap.groups.find((g) => g.id === target.id);
+    for (const [name, picks] of Object.entries(group?.servers ?? {})) {
+      if (snap.configured[name]?.enabled) members.set(name, picks === "all" ? "all" : new Set(picks));
+    }
+  }
+  return members;
+}
+
+/** Caches views by target for the current catalog version; a new version drops them all. */
+export class CatalogViews {
+  private version = -1;
+  private readonly views = new Map<string, CatalogView>();
+
+  view(snap: CatalogSnapshot, target: Target): CatalogView {
+    if (snap.version !== this.version) {
+      this.views.clear();
+      this.version = snap.version;
+    }
+    const key = targetKey(target);
+    let v = this.views.get(key);
+    if (!v) this.views.set(key, (v = buildView(snap, target)));
+    return v;
+  }
+}

@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { classify, JsonRpcCode, type Classified } from "./jsonrpc.ts";
+import { checkTarget, httpError, initializeSession, newSession, requireSession, type GatewayCore } from "./session-lifecycle.ts";
+import { processSessionMessages } from "./session-messages.ts";
+import { SseStream } from "./sse-stream.ts";
+
+/**
+ * The HTTP+SSE transport of protocol 2024-11-05, still used by many clients: GET /sse opens
+ * the stream and names the POST endpoint; every answer travels on that stream. The session
+ * lives as long as its stream.
+ */
+export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void {
+  const open = async (req: FastifyRequest<{ Params: { target?: string } }>, reply: FastifyReply) => {
+    const targetName = req.params.target ?? "";
+    if (!checkTarget(core, reply, targetName)) return reply;
+    const session = newSession(targetName, "sse");
+    await core.live.create(session);
+    reply.hijack();
+    const stream = new SseStream(reply.raw, {});
+    core.live.attachStream(session, stream);
+    stream.onClose(() => void core.live.close(session.id));
+    stream.send(`${core.basePath}/messages?sessionId=${session.id}`, "endpoint");
+    return reply;
+  };
+
+  const message = async (req: FastifyRequest<{ Querystring: { sessionId?: string }; Body: string }>, reply: FastifyReply) => {
+    const sessionId = req.query.sessionId;
+    if (!sessionId) return httpError(reply, 400, -32000, "Bad Request: the sessionId query parameter is required");
+    const session = await core.live.store.get(sessionId);
+    const stream = core.live.stream(sessionId);
+    if (!session || session.transport !== "sse" || !stream) {
+      return httpError(reply, 404, -32001, "Session not found (its SSE stream is closed; open GET /sse again)");
+    }
+    const found = await requireSession(core, reply, sessionId, session.targetName);
+    if (!found) return reply;
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body);
+    } catch (err) {
+      return httpError(reply, 400, JsonRpcCode.ParseError, `Parse error: ${(err as Error).message}`);
+    }
+    const messages: Classified[] = Array.isArray(body) ? body.map(classify) : [classify(body)];
+    const rest: Classified[] = [];
+    for (const m of messages) {
+      if (m.kind === "request" && m.message.method === "initialize") {
+        const init = initializeSession(core, m.message, session);
+        if (init.ok) await core.live.store.create(session);
+        stream.send(init.json);
+      } else {
+        rest.push(m);
+      }
+    }
+    processSessionMessages(core, session, rest, {
+      notify: (json) => stream.send(json),
+      respond: (json) => stream.send(json),
+    });
+    return reply.code(202).send("Accepted");
+  };
+
+  app.get("/sse", open);
+  app.get("/sse/:target", open);
+  app.post("/messages", message);
+}

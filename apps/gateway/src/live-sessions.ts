@@ -1,0 +1,126 @@
+import type { SupervisorPort } from "@mcphub/contracts";
+import type { HubMetrics, Logger } from "@mcphub/observability";
+import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
+import type { JsonRpcId } from "./jsonrpc.ts";
+import type { SessionRecord, SessionStore } from "./session.store.ts";
+import type { SseStream } from "./sse-stream.ts";
+
+const LIST_CHANGED = {
+  tools: '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}',
+  prompts: '{"jsonrpc":"2.0","method":"notifications/prompts/list_changed"}',
+  resources: '{"jsonrpc":"2.0","method":"notifications/resources/list_changed"}',
+} as const;
+
+/**
+ * What this process holds for the sessions it serves: their open server-to-client
+ * streams and the abort handles of their in-flight requests. The session records
+ * themselves live in the SessionStore.
+ */
+export class LiveSessions {
+  private readonly streams = new Map<string, SseStream>();
+  private readonly inflight = new Map<string, Map<JsonRpcId, AbortController>>();
+  /** Per session with a stream: the list signatures it last saw. */
+  private readonly seen = new Map<string, { targetName: string; tools: string; prompts: string; resources: string }>();
+
+  constructor(
+    readonly store: SessionStore,
+    private readonly supervisor: SupervisorPort,
+    private readonly views: CatalogViews,
+    private readonly metrics: HubMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async create(record: SessionRecord): Promise<void> {
+    await this.store.create(record);
+    this.metrics.sessionsActive.inc({ transport: record.transport });
+  }
+
+  async close(id: string): Promise<boolean> {
+    const record = await this.store.get(id);
+    const existed = await this.store.delete(id);
+    if (record) this.metrics.sessionsActive.dec({ transport: record.transport });
+    for (const ctl of this.inflight.get(id)?.values() ?? []) ctl.abort();
+    this.inflight.delete(id);
+    this.streams.get(id)?.end();
+    this.streams.delete(id);
+    this.seen.delete(id);
+    return existed;
+  }
+
+  /** Attaches the session's server-to-client stream; a newer stream replaces an older one. */
+  attachStream(session: SessionRecord, stream: SseStream): void {
+    const previous = this.streams.get(session.id);
+    this.streams.set(session.id, stream);
+    previous?.end();
+    const view = this.viewFor(session.targetName);
+    if (view) this.seen.set(session.id, { targetName: session.targetName, ...view.signature });
+    stream.onClose(() => {
+      if (this.streams.get(session.id) === stream) {
+        this.streams.delete(session.id);
+        this.seen.delete(session.id);
+      }
+    });
+  }
+
+  stream(id: string): SseStream | undefined {
+    return this.streams.get(id);
+  }
+
+  /** Registers an in-flight request so `notifications/cancelled` can abort it. */
+  track(sessionId: string, requestId: JsonRpcId): AbortController {
+    const ctl = new AbortController();
+    let map = this.inflight.get(sessionId);
+    if (!map) this.inflight.set(sessionId, (map = new Map()));
+    map.set(requestId, ctl);
+    return ctl;
+  }
+
+  untrack(sessionId: string, requestId: JsonRpcId): void {
+    const map = this.inflight.get(sessionId);
+    map?.delete(requestId);
+    if (map?.size === 0) this.inflight.delete(sessionId);
+  }
+
+  cancel(sessionId: string, requestId: JsonRpcId): void {
+    this.inflight.get(sessionId)?.get(requestId)?.abort();
+  }
+
+  /** After a catalog change: tells each streaming session which of its lists really changed. */
+  notifyListChanges(): void {
+    for (const [id, seen] of this.seen) {
+      const view = this.viewFor(seen.targetName);
+      const stream = this.streams.get(id);
+      if (!view || !stream) continue;
+      for (const kind of ["tools", "prompts", "resources"] as const) {
+        if (view.signature[kind] !== seen[kind]) {
+          seen[kind] = view.signature[kind];
+          stream.send(LIST_CHANGED[kind]);
+        }
+      }
+    }
+  }
+
+  /** Drops sessions idle longer than `idleMs` that hold no open stream. */
+  async expireIdle(idleMs: number): Promise<void> {
+    for (const id of this.streams.keys()) this.store.touch(id);
+    const gone = await this.store.expire(idleMs);
+    for (const s of gone) {
+      this.metrics.sessionsActive.dec({ transport: s.transport });
+      this.inflight.delete(s.id);
+    }
+    if (gone.length) this.logger.debug({ count: gone.length }, "expired idle sessions");
+  }
+
+  async closeAll(): Promise<void> {
+    for (const stream of this.streams.values()) stream.end();
+    this.streams.clear();
+    for (const map of this.inflight.values()) for (const ctl of map.values()) ctl.abort();
+    this.inflight.clear();
+  }
+
+  private viewFor(targetName: string) {
+    const snap = this.supervisor.catalog();
+    const target = resolveTarget(targetName, snap);
+    return target ? this.views.view(snap, target) : undefined;
+  }
+}

@@ -1,0 +1,225 @@
+import {
+  CallToolRequestParamsSchema,
+  CompleteRequestParamsSchema,
+  GetPromptRequestParamsSchema,
+  ReadResourceRequestParamsSchema,
+} from "@modelcontextprotocol/core";
+import { UriTemplate } from "@modelcontextprotocol/client";
+import { JsonRpcCode, McpCallError, type CatalogSnapshot, type SupervisorPort } from "@mcphub/contracts";
+import type { HubMetrics, Logger } from "@mcphub/observability";
+import type { CatalogView, Routed } from "./catalog-view.ts";
+import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
+
+/** Protocol revisions served with sessions, newest first. */
+export const SESSION_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"];
+export const HUB_INFO = { name: "mcphub", version: "0.1.0" };
+
+export interface DispatchContext {
+  view: CatalogView;
+  snap: CatalogSnapshot;
+  /** Sends a notification to the client while the request runs (progress). */
+  emit: (notification: JsonRpcNotification) => void;
+  /** Aborted when the client cancels the request or goes away. */
+  signal: AbortSignal;
+}
+
+interface ZodLike {
+  safeParse(v: unknown): { success: true } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+}
+
+/** Checks params with the SDK's schema; the message names the field and the reason. */
+function checkParams(schema: ZodLike, params: unknown, method: string): void {
+  const r = schema.safeParse(params ?? {});
+  if (!r.success) {
+    const detail = r.error.issues.map((i) => `params${i.path.map((p) => `.${String(p)}`).join("")}: ${i.message}`).join("; ");
+    throw new McpCallError(JsonRpcCode.InvalidParams, `invalid ${method} request: ${detail}`);
+  }
+}
+
+/**
+ * Answers one client request against a target's view: lists from the cached view,
+ * everything else routed to the one upstream that owns the name or URI.
+ * Returns the JSON text of the response.
+ */
+export class McpDispatcher {
+  constructor(
+    private readonly supervisor: SupervisorPort,
+    private readonly metrics: HubMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  initializeResult(params: Record<string, unknown> | undefined, view: CatalogView): Record<string, unknown> {
+    const requested = typeof params?.protocolVersion === "string" ? params.protocolVersion : undefined;
+    const protocolVersion = requested && SESSION_PROTOCOL_VERSIONS.includes(requested) ? requested : SESSION_PROTOCOL_VERSIONS[0];
+    return {
+      protocolVersion,
+      capabilities: view.capabilities,
+      serverInfo: HUB_INFO,
+      ...(view.instructions ? { instructions: view.instructions } : {}),
+    };
+  }
+
+  async handle(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
+    try {
+      switch (req.method) {
+        case "ping":
+          return rawResultJson(req.id, "{}");
+        case "tools/list":
+          this.requireReadyForSingle(ctx);
+          return rawResultJson(req.id, ctx.view.toolsJson);
+        case "prompts/list":
+          this.requireReadyForSingle(ctx);
+          return rawResultJson(req.id, ctx.view.promptsJson);
+        case "resources/list":
+          this.requireReadyForSingle(ctx);
+          return rawResultJson(req.id, ctx.view.resourcesJson);
+        case "resources/templates/list":
+          this.requireReadyForSingle(ctx);
+          return rawResultJson(req.id, ctx.view.templatesJson);
+        case "logging/setLevel":
+          // Upstream connections are shared by every client, so one client's level is not
+          // forwarded; logging passthrough per session comes with server-to-client routing.
+          return rawResultJson(req.id, "{}");
+        case "tools/call":
+          return await this.callTool(req, ctx);
+        case "prompts/get": {
+          checkParams(GetPromptRequestParamsSchema, req.params, req.method);
+          const routed = this.routePrompt(String(req.params!.name), ctx);
+          return await this.forward(req, ctx, routed.server, { ...req.params, name: routed.name });
+        }
+        case "resources/read": {
+          checkParams(ReadResourceRequestParamsSchema, req.params, req.method);
+          const server = this.routeResource(String(req.params!.uri), ctx);
+          return await this.forward(req, ctx, server, req.params!);
+        }
+        case "completion/complete":
+          return await this.complete(req, ctx);
+        case "initialize":
+          return JSON.stringify(errorResponse(req.id, JsonRpcCode.InvalidRequest, "this session is already initialized"));
+        default:
+          return JSON.stringify(errorResponse(req.id, JsonRpcCode.MethodNotFound, `method "${req.method}" is not supported by this endpoint`));
+      }
+    } catch (err) {
+      return JSON.stringify(this.toError(req.id, err));
+    }
+  }
+
+  private toError(id: JsonRpcId, err: unknown) {
+    if (err instanceof McpCallError) return errorResponse(id, err.code, err.message, err.data);
+    this.logger.error({ err }, "request failed inside the hub");
+    return errorResponse(id, JsonRpcCode.InternalError, "internal error in the hub");
+  }
+
+  /** A single-server endpoint is a transparent proxy: a server that is down is an error, not an empty list. */
+  private requireReadyForSingle(ctx: DispatchContext): void {
+    const t = ctx.view.target;
+    if (t.kind === "server" && !ctx.snap.servers[t.name]) this.unavailable(t.name, ctx);
+  }
+
+  private unavailable(server: string, ctx: DispatchContext): never {
+    if (!ctx.snap.configured[server]?.enabled) {
+      throw new McpCallError(JsonRpcCode.InvalidParams, `server "${server}" is disabled`, undefined, "refused");
+    }
+    const status = this.supervisor.status().find((s) => s.name === server);
+    const why = status?.lastError ? `: ${status.lastError}` : "";
+    throw new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${server}" is ${status?.state ?? "unavailable"}${why}`, { server }, "unavailable");
+  }
+
+  private async callTool(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
+    checkParams(CallToolRequestParamsSchema, req.params, req.method);
+    const params = req.params!;
+    const routed = this.routeTool(String(params.name), ctx);
+    return this.forward(req, ctx, routed.server, { ...params, name: routed.name });
+  }
+
+  private async complete(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
+    checkParams(CompleteRequestParamsSchema, req.params, req.method);
+    const ref = req.params!.ref as { type: string; name?: string; uri?: string };
+    if (ref.type === "ref/prompt") {
+      const routed = this.routePrompt(String(ref.name), ctx);
+      return this.forward(req, ctx, routed.server, { ...req.params, ref: { ...ref, name: routed.name } });
+    }
+    const server = this.routeResource(String(ref.uri), ctx);
+    return this.forward(req, ctx, server, req.params!);
+  }
+
+  /** Sends the request to its upstream, relaying progress under the client's own token. */
+  private async forward(req: JsonRpcRequest, ctx: DispatchContext, server: string, params: Record<string, unknown>): Promise<string> {
+    const meta = params._meta as Record<string, unknown> | undefined;
+    const progressToken = meta?.progressToken;
+    let upstreamParams = params;
+    if (meta && progressToken !== undefined) {
+      // The upstream connection is shared: it gets its own token, mapped back here.
+      const { progressToken: _t, ...rest } = meta;
+      upstreamParams = { ...params, _meta: rest };
+    }
+    const result = await this.supervisor.call({
+      server,
+      method: req.method,
+      params: upstreamParams,
+      signal: ctx.signal,
+      onProgress:
+        progressToken === undefined
+          ? undefined
+          : (p) => ctx.emit({ jsonrpc: "2.0", method: "notifications/progress", params: { ...p, progressToken } }),
+    });
+    return JSON.stringify({ jsonrpc: "2.0", id: req.id, result });
+  }
+
+  private routeTool(name: string, ctx: DispatchContext): Routed {
+    const routed = ctx.view.tools.get(name);
+    if (routed) return routed;
+    const owner = this.splitName(name, ctx);
+    if (owner) {
+      const { server, inner } = owner;
+      const info = ctx.snap.configured[server]!;
+      const refuse = (why: string): never => {
+        this.metrics.toolCalls.inc({ server, tool: inner, status: "refused" });
+        throw new McpCallError(JsonRpcCode.InvalidParams, why, undefined, "refused");
+      };
+      if (!info.enabled) refuse(`tool "${name}" is not available: server "${server}" is disabled`);
+      if (info.disabledTools.includes(inner)) refuse(`tool "${name}" is disabled in the settings`);
+      const picks = ctx.view.members.get(server);
+      if (!picks) refuse(`tool "${name}" is not available here: server "${server}" is not part of this group`);
+      if (picks !== "all" && !picks!.has(inner)) refuse(`tool "${name}" is not available here: it is not among this group's tools`);
+      if (!ctx.snap.servers[server]) this.unavailable(server, ctx);
+    }
+    throw new McpCallError(JsonRpcCode.InvalidParams, `unknown tool "${name}"`);
+  }
+
+  private routePrompt(name: string, ctx: DispatchContext): Routed {
+    const routed = ctx.view.prompts.get(name);
+    if (routed) return routed;
+    const owner = this.splitName(name, ctx);
+    if (owner && ctx.view.members.has(owner.server) && !ctx.snap.servers[owner.server]) this.unavailable(owner.server, ctx);
+    throw new McpCallError(JsonRpcCode.InvalidParams, `unknown prompt "${name}"`);
+  }
+
+  private routeResource(uri: string, ctx: DispatchContext): string {
+    const listed = ctx.view.resources.get(uri);
+    if (listed) return listed;
+    for (const { server, template } of ctx.view.templates) {
+      try {
+        if (new UriTemplate(template.uriTemplate).match(uri)) return server;
+      } catch {
+        // An upstream's malformed template must not break routing for the others.
+      }
+    }
+    // One server with resources in this target: it may serve URIs it does not list.
+    const withResources = [...ctx.view.members.keys()].filter((s) => ctx.snap.servers[s]?.capabilities.resources);
+    if (withResources.length === 1) return withResources[0]!;
+    if (ctx.view.target.kind === "server") this.unavailable(ctx.view.target.name, ctx);
+    throw new McpCallError(JsonRpcCode.ResourceNotFound, `resource not found: ${uri}`, { uri });
+  }
+
+  /** For a prefixed name, the configured server it names (longest match) and the rest. */
+  private splitName(name: string, ctx: DispatchContext): { server: string; inner: string } | undefined {
+    if (ctx.view.target.kind === "server") return { server: ctx.view.target.name, inner: name };
+    const sep = ctx.snap.nameSeparator;
+    let best: string | undefined;
+    for (const server of Object.keys(ctx.snap.configured)) {
+      if (name.startsWith(server + sep) && (!best || server.length > best.length)) best = server;
+    }
+    return best ? { server: best, inner: name.slice(best.length + sep.length) } : undefined;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A 2025-era client session: small, serializable state, so a later store can keep it in
+ * Redis and let any gateway replica serve it (DESIGN.md, "Sessions across replicas").
+ */
+export interface SessionRecord {
+  id: string;
+  /** The path segment of the endpoint (`""` for the global one); resolved on each request. */
+  targetName: string;
+  transport: "streamable-http" | "sse";
+  protocolVersion: string;
+  clientInfo?: Record<string, unknown>;
+  clientCapabilities: Record<string, unknown>;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export interface SessionStore {
+  create(record: SessionRecord): Promise<void>;
+  get(id: string): Promise<SessionRecord | undefined>;
+  /** Marks the session as used now (it is then not expired). */
+  touch(id: string): void;
+  delete(id: string): Promise<boolean>;
+  /** Deletes sessions idle longer than `idleMs`; returns their ids. */
+  expire(idleMs: number, now?: number): Promise<SessionRecord[]>;
+  count(): number;
+}
+
+/** The all-in-one store: a Map in this process. */
+export class MemorySessionStore implements SessionStore {
+  private readonly sessions = new Map<string, SessionRecord>();
+
+  async create(record: SessionRecord): Promise<void> {
+    this.sessions.set(record.id, record);
+  }
+  async get(id: string): Promise<SessionRecord | undefined> {
+    return this.sessions.get(id);
+  }
+  touch(id: string): void {
+    const s = this.sessions.get(id);
+    if (s) s.lastSeenAt = Date.now();
+  }
+  async delete(id: string): Promise<boolean> {
+    return this.sessions.delete(id);
+  }
+  async expire(idleMs: number, now = Date.now()): Promise<SessionRecord[]> {
+    const gone: SessionRecord[] = [];
+    for (const s of this.sessions.values()) {
+      if (now - s.lastSeenAt > idleMs) {
+        this.sessions.delete(s.id);
+        gone.push(s);
+      }
+    }
+    return gone;
+  }
+  count(): number {
+    return this.sessions.size;
+  }
+}

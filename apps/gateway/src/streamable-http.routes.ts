@@ -1,0 +1,141 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { classify, errorResponse, JsonRpcCode, type Classified, type JsonRpcId } from "./jsonrpc.ts";
+import { SESSION_PROTOCOL_VERSIONS } from "./mcp-dispatcher.ts";
+import { checkTarget, httpError, initializeSession, newSession, requireSession, type GatewayCore } from "./session-lifecycle.ts";
+import { processSessionMessages, type Responder } from "./session-messages.ts";
+import { SseStream } from "./sse-stream.ts";
+
+type McpRequest = FastifyRequest<{ Params: { target?: string }; Body: string }>;
+
+const SESSION_HEADER = "mcp-session-id";
+
+/**
+ * Answers one POST: as a plain JSON body when nothing but the responses is sent (the fast,
+ * common case), switching to an SSE stream the moment a notification must go out first.
+ */
+class PostResponder implements Responder {
+  private sse: SseStream | undefined;
+  private readonly buffered: string[] = [];
+  private remaining: number;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    expected: number,
+    private readonly batch: boolean,
+    private readonly headers: Record<string, string>,
+  ) {
+    this.remaining = expected;
+  }
+
+  get done(): boolean {
+    return this.remaining === 0;
+  }
+
+  notify(json: string): void {
+    if (this.remaining === 0) return;
+    if (!this.sse) {
+      this.reply.hijack();
+      this.sse = new SseStream(this.reply.raw, this.headers, 0);
+      for (const b of this.buffered.splice(0)) this.sse.send(b);
+    }
+    this.sse.send(json);
+  }
+
+  respond(json: string): void {
+    this.remaining--;
+    if (this.sse) {
+      this.sse.send(json);
+      if (this.remaining === 0) this.sse.end();
+      return;
+    }
+    this.buffered.push(json);
+    if (this.remaining > 0) return;
+    const body = this.batch ? `[${this.buffered.join(",")}]` : this.buffered[0]!;
+    this.reply.code(200).headers(this.headers).header("content-type", "application/json").send(body);
+  }
+}
+
+/** Streamable HTTP, the 2025-era session flavour: POST, GET (server stream), DELETE. */
+export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore): void {
+  const targetOf = (req: McpRequest) => req.params.target ?? "";
+
+  const post = async (req: McpRequest, reply: FastifyReply) => {
+    const targetName = targetOf(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body);
+    } catch (err) {
+      return httpError(reply, 400, JsonRpcCode.ParseError, `Parse error: ${(err as Error).message}`);
+    }
+    const batch = Array.isArray(body);
+    if (batch && (body as unknown[]).length === 0) return httpError(reply, 400, JsonRpcCode.InvalidRequest, "Invalid Request: empty batch");
+    const messages: Classified[] = batch ? (body as unknown[]).map(classify) : [classify(body)];
+
+    const first = messages[0]!;
+    if (first.kind === "request" && first.message.method === "initialize") {
+      if (batch) return httpError(reply, 400, JsonRpcCode.InvalidRequest, "Invalid Request: initialize must be sent alone, not in a batch");
+      if (!checkTarget(core, reply, targetName)) return reply;
+      const session = newSession(targetName, "streamable-http");
+      const init = initializeSession(core, first.message, session);
+      if (init.ok) await core.live.create(session);
+      const headers = init.ok ? { [SESSION_HEADER]: session.id } : {};
+      return reply.code(200).headers(headers).header("content-type", "application/json").send(init.json);
+    }
+    if (!batch && first.kind === "invalid") {
+      return reply.code(400).header("content-type", "application/json")
+        .send(JSON.stringify(errorResponse(first.id, JsonRpcCode.InvalidRequest, `invalid JSON-RPC message: ${first.reason}`)));
+    }
+
+    const version = req.headers["mcp-protocol-version"];
+    if (typeof version === "string" && !SESSION_PROTOCOL_VERSIONS.includes(version)) {
+      return httpError(reply, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SESSION_PROTOCOL_VERSIONS.join(", ")})`);
+    }
+    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetName);
+    if (!session) return reply;
+
+    const expected = messages.filter((m) => m.kind === "request" || m.kind === "invalid").length;
+    if (expected === 0) {
+      processSessionMessages(core, session, messages, { notify() {}, respond() {} });
+      return reply.code(202).send();
+    }
+    const responder = new PostResponder(reply, expected, batch, { [SESSION_HEADER]: session.id });
+    // A client that hangs up cancels what it asked for here.
+    const ids: JsonRpcId[] = messages.flatMap((m) => (m.kind === "request" ? [m.message.id] : []));
+    reply.raw.on("close", () => {
+      if (!responder.done) for (const id of ids) core.live.cancel(session.id, id);
+    });
+    processSessionMessages(core, session, messages, responder);
+    return reply;
+  };
+
+  const get = async (req: McpRequest, reply: FastifyReply) => {
+    const accept = req.headers.accept ?? "";
+    if (!accept.includes("text/event-stream") && !accept.includes("*/*")) {
+      return httpError(reply, 406, -32000, "Not Acceptable: the GET stream needs Accept: text/event-stream");
+    }
+    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetOf(req));
+    if (!session) return reply;
+    reply.hijack();
+    const stream = new SseStream(reply.raw, { [SESSION_HEADER]: session.id });
+    core.live.attachStream(session, stream);
+    return reply;
+  };
+
+  const del = async (req: McpRequest, reply: FastifyReply) => {
+    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetOf(req));
+    if (!session) return reply;
+    await core.live.close(session.id);
+    return reply.code(200).send();
+  };
+
+  for (const url of ["/mcp", "/mcp/:target"]) {
+    app.post(url, post);
+    app.get(url, get);
+    app.delete(url, del);
+  }
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,51 @@
+import { copyFile, access } from "node:fs/promises";
+import { delimiter } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, envSchema, parseEnv } from "@mcphub/config";
+import { createLogger } from "@mcphub/observability";
+import { buildHub } from "./app.ts";
+
+// src/ and dist/ both sit two levels below the project root.
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+
+async function main(): Promise<void> {
+  const env = parseEnv(envSchema, process.env);
+  const logger = createLogger({ level: env.LOG_LEVEL, file: env.LOG_FILE, service: "hub" });
+
+  if (!(await exists(env.MCPHUB_SETTING_PATH))) {
+    await copyFile(`${root}mcp_settings.example.json`, env.MCPHUB_SETTING_PATH);
+    logger.info({ path: env.MCPHUB_SETTING_PATH }, "created settings from mcp_settings.example.json");
+  }
+  // Servers installed with the hub (the example's) can be named by their bin; the user's PATH comes first.
+  const hubEnv = { ...process.env, PATH: [process.env.PATH, `${root}node_modules/.bin`].filter(Boolean).join(delimiter) };
+  const hub = await buildHub({ env, hubEnv, logger });
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    hub.close().then(() => process.exit(0), (err) => {
+      logger.error({ err }, "shutdown failed");
+      process.exit(1);
+    });
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+
+  await hub.app.listen({ host: env.HOST, port: env.PORT });
+  // Listening first: the endpoints answer (with servers "connecting") while upstreams start.
+  await hub.start();
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(err);
+  process.exit(1);
+});

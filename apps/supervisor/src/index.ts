@@ -1,0 +1,3 @@
+export { default as supervisorApp, type SupervisorDeps } from "./app.ts";
+export { SupervisorService, type SupervisorOptions } from "./supervisor.service.ts";
+export { SettingsWatcher } from "./settings-watcher.ts";

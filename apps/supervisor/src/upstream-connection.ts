@@ -1,0 +1,287 @@
+import { Client, ProtocolError, SdkError, SdkErrorCode, type StandardSchemaV1 } from "@modelcontextprotocol/client";
+import type { ServerConfig } from "@mcphub/config";
+import {
+  JsonRpcCode,
+  McpCallError,
+  type McpObject,
+  type McpResource,
+  type McpResourceTemplate,
+  type UpstreamState,
+  type UpstreamStatus,
+} from "@mcphub/contracts";
+import type { Logger } from "@mcphub/observability";
+import { createUpstreamTransport, type BuiltTransport } from "./upstream-transport.ts";
+
+/**
+ * Results pass through untouched: the hub forwards what the upstream said, including
+ * fields a newer spec revision added, instead of re-shaping them through its own schemas.
+ */
+const passthrough: StandardSchemaV1<unknown, Record<string, unknown>> = {
+  "~standard": { version: 1, vendor: "mcphub", validate: (value) => ({ value: value as Record<string, unknown> }) },
+};
+
+export interface UpstreamLists {
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+  tools: McpObject[];
+  prompts: McpObject[];
+  resources: McpResource[];
+  resourceTemplates: McpResourceTemplate[];
+}
+
+export interface ConnectionOptions {
+  initTimeoutMs: number;
+  requestTimeoutMs: number;
+  hubEnv: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Called after the state or the lists changed. */
+  onChange: (conn: UpstreamConnection) => void;
+  /** Called when a lost connection is about to be re-established. */
+  onRestart: (conn: UpstreamConnection) => void;
+  /** First reconnect delay; doubles per failure up to `maxBackoffMs`. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const STDERR_TAIL_LINES = 20;
+const HUB_INFO = { name: "mcphub", version: "0.1.0" };
+
+/**
+ * One upstream MCP server: its process or connection, its lists, its state. Owns the
+ * reconnect loop: a lost connection is retried with exponential backoff until `stop()`.
+ */
+export class UpstreamConnection {
+  state: UpstreamState = "connecting";
+  lastError: string | undefined;
+  restarts = 0;
+  lists: UpstreamLists = emptyLists();
+
+  private client: Client | undefined;
+  private built: BuiltTransport | undefined;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAt: number | undefined;
+  private readonly stderrTail: string[] = [];
+  private readonly log: Logger;
+
+  constructor(
+    readonly name: string,
+    readonly config: ServerConfig,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.log = opts.logger.child({ server: name });
+  }
+
+  get timeoutMs(): number {
+    return this.config.options?.timeout ?? this.opts.requestTimeoutMs;
+  }
+
+  status(): UpstreamStatus {
+    return {
+      name: this.name,
+      type: this.config.type,
+      state: this.state,
+      toolCount: this.lists.tools.length,
+      lastError: this.lastError,
+      restarts: this.restarts,
+      retryInMs: this.retryAt ? Math.max(0, this.retryAt - Date.now()) : undefined,
+      pid: this.built?.pid(),
+    };
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    this.built = undefined;
+    if (client) await client.close().catch(() => {});
+  }
+
+  /** Forwards one request; failures become McpCallError with a message a user can act on. */
+  async request(
+    method: string,
+    params: Record<string, unknown>,
+    options: { signal?: AbortSignal; onProgress?: (p: { progress: number; total?: number; message?: string }) => void },
+  ): Promise<Record<string, unknown>> {
+    const client = this.client;
+    if (this.state !== "ready" || !client) throw this.unavailableError();
+    const timeout = this.timeoutMs;
+    try {
+      return await client.request({ method, params }, passthrough, {
+        timeout,
+        signal: options.signal,
+        onprogress: options.onProgress,
+      });
+    } catch (err) {
+      throw this.toCallError(err, method, timeout);
+    }
+  }
+
+  private unavailableError(): McpCallError {
+    const why = this.lastError ? `: ${this.lastError}` : "";
+    const retry = this.retryAt ? ` (next attempt in ${Math.ceil(Math.max(0, this.retryAt - Date.now()) / 1000)} s)` : "";
+    return new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${this.name}" is ${this.state}${why}${retry}`, {
+      server: this.name,
+      state: this.state,
+    }, "unavailable");
+  }
+
+  private toCallError(err: unknown, method: string, timeout: number): McpCallError {
+    if (err instanceof ProtocolError) return new McpCallError(err.code, err.message, err.data);
+    if (err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout) {
+      return new McpCallError(JsonRpcCode.RequestTimeout, `server "${this.name}" did not answer ${method} within ${timeout} ms`, {
+        server: this.name,
+        timeoutMs: timeout,
+      }, "timeout");
+    }
+    if (err instanceof SdkError && (err.code === SdkErrorCode.ConnectionClosed || err.code === SdkErrorCode.NotConnected)) {
+      return new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${this.name}" closed the connection during ${method}`, {
+        server: this.name,
+      }, "unavailable");
+    }
+    if (err instanceof Error && err.name === "AbortError") {
+      return new McpCallError(JsonRpcCode.RequestTimeout, `${method} was cancelled`, undefined, "cancelled");
+    }
+    return new McpCallError(JsonRpcCode.InternalError, `server "${this.name}" failed ${method}: ${(err as Error).message ?? String(err)}`);
+  }
+
+  private setState(state: UpstreamState, error?: string): void {
+    this.state = state;
+    if (error !== undefined) this.lastError = error;
+    this.opts.onChange(this);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    this.retryAt = undefined;
+    this.setState(this.restarts > 0 || this.attempt > 0 ? "restarting" : "connecting");
+    const built = createUpstreamTransport(this.config, this.opts.hubEnv);
+    this.stderrTail.length = 0;
+    built.onStderr((line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+      this.log.debug({ stderr: line }, "upstream stderr");
+    });
+    const client = new Client(HUB_INFO, { capabilities: {} });
+    this.built = built;
+    this.client = client;
+    client.fallbackNotificationHandler = async (n) => this.onNotification(client, n.method);
+    client.onerror = (err) => this.log.debug({ err: err.message }, "upstream transport error");
+
+    try {
+      await withTimeout(client.connect(built.transport), this.opts.initTimeoutMs, () => `did not finish initialize within ${this.opts.initTimeoutMs} ms`);
+      if (this.client !== client) return; // stopped or replaced while connecting
+      this.lists = await withTimeout(fetchLists(client), this.opts.initTimeoutMs, () => `did not list its tools within ${this.opts.initTimeoutMs} ms`);
+      if (this.client !== client) return;
+    } catch (err) {
+      if (this.client !== client || this.stopped) return;
+      this.client = undefined;
+      await client.close().catch(() => {});
+      this.fail(this.describeFailure(err));
+      return;
+    }
+    // Only a connection that stays up resets the backoff; see onLost.
+    client.onclose = () => this.onLost(client);
+    this.attempt = 0;
+    this.lastError = undefined;
+    this.log.info({ tools: this.lists.tools.length, pid: built.pid() }, "upstream ready");
+    this.setState("ready");
+  }
+
+  private describeFailure(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    const tail = this.stderrTail.slice(-3).join(" | ");
+    return tail ? `${message} (stderr: ${tail})` : message;
+  }
+
+  private onLost(client: Client): void {
+    if (this.client !== client || this.stopped) return;
+    this.client = undefined;
+    const tail = this.stderrTail.slice(-3).join(" | ");
+    this.fail(this.config.type === "stdio" ? `process exited${tail ? ` (stderr: ${tail})` : ""}` : "connection closed", true);
+  }
+
+  private fail(error: string, wasReady = false): void {
+    const delay = Math.min(
+      (this.opts.minBackoffMs ?? 500) * 2 ** this.attempt,
+      this.opts.maxBackoffMs ?? 30_000,
+    );
+    this.attempt++;
+    this.retryAt = Date.now() + delay;
+    this.log.warn({ err: error, retryInMs: delay }, wasReady ? "upstream lost" : "upstream failed to start");
+    this.setState(wasReady ? "restarting" : "failed", error);
+    this.retryTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.restarts++;
+      this.opts.onRestart(this);
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private async onNotification(client: Client, method: string): Promise<void> {
+    if (this.client !== client || this.state !== "ready") return;
+    const refresh: Partial<Record<string, (c: Client) => Promise<Partial<UpstreamLists>>>> = {
+      "notifications/tools/list_changed": async (c) => ({ tools: await listAll(c, "tools/list", "tools") }),
+      "notifications/prompts/list_changed": async (c) => ({ prompts: await listAll(c, "prompts/list", "prompts") }),
+      "notifications/resources/list_changed": async (c) => ({
+        resources: await listAll(c, "resources/list", "resources"),
+        resourceTemplates: await listAll(c, "resources/templates/list", "resourceTemplates"),
+      }),
+    };
+    const fetcher = refresh[method];
+    if (!fetcher) return;
+    try {
+      const update = await fetcher(client);
+      if (this.client !== client) return;
+      this.lists = { ...this.lists, ...update };
+      this.opts.onChange(this);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, method }, "could not refresh lists after list_changed");
+    }
+  }
+}
+
+function emptyLists(): UpstreamLists {
+  return { capabilities: {}, tools: [], prompts: [], resources: [], resourceTemplates: [] };
+}
+
+async function fetchLists(client: Client): Promise<UpstreamLists> {
+  const caps = (client.getServerCapabilities() ?? {}) as Record<string, unknown>;
+  const [tools, prompts, resources, resourceTemplates] = await Promise.all([
+    caps.tools ? listAll<McpObject>(client, "tools/list", "tools") : [],
+    caps.prompts ? listAll<McpObject>(client, "prompts/list", "prompts") : [],
+    caps.resources ? listAll<McpResource>(client, "resources/list", "resources") : [],
+    caps.resources ? listAll<McpResourceTemplate>(client, "resources/templates/list", "resourceTemplates") : [],
+  ]);
+  return { capabilities: caps, instructions: client.getInstructions(), tools, prompts, resources, resourceTemplates };
+}
+
+/** Follows `nextCursor` so a paginating upstream shows its whole list; bounded against loops. */
+async function listAll<T>(client: Client, method: string, key: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const result = await client.request({ method, params: cursor ? { cursor } : {} }, passthrough);
+    items.push(...(((result[key] as T[] | undefined) ?? [])));
+    cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
+    if (!cursor) break;
+  }
+  return items;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message())), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

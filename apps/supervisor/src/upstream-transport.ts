@@ -1,0 +1,55 @@
+import { SSEClientTransport, StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import type { ServerConfig } from "@mcphub/config";
+
+/** Variables a spawned server gets from the hub even when its `env` overrides others. */
+const PASSED_THROUGH = ["npm_config_registry", "UV_DEFAULT_INDEX"] as const;
+
+export interface BuiltTransport {
+  transport: Transport;
+  /** The child's pid, for stdio servers once started. */
+  pid(): number | undefined;
+  /** Called with each line the child writes to stderr. */
+  onStderr(listener: (line: string) => void): void;
+}
+
+/** Builds the SDK client transport for one server's settings. */
+export function createUpstreamTransport(config: ServerConfig, hubEnv: NodeJS.ProcessEnv): BuiltTransport {
+  switch (config.type) {
+    case "stdio": {
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(hubEnv)) if (v !== undefined) env[k] = v;
+      Object.assign(env, config.env);
+      for (const k of PASSED_THROUGH) if (hubEnv[k] && !config.env[k]) env[k] = hubEnv[k];
+      const transport = new StdioClientTransport({
+        command: config.command,
+        args: config.args,
+        env,
+        cwd: config.cwd,
+        stderr: "pipe",
+      });
+      return {
+        transport,
+        pid: () => transport.pid ?? undefined,
+        onStderr(listener) {
+          let partial = "";
+          transport.stderr?.on("data", (chunk: Buffer) => {
+            const lines = (partial + chunk.toString("utf8")).split("\n");
+            partial = lines.pop() ?? "";
+            for (const line of lines) if (line.trim()) listener(line);
+          });
+        },
+      };
+    }
+    case "sse":
+    case "streamable-http": {
+      const url = new URL(config.url);
+      const requestInit = { headers: config.headers };
+      const transport =
+        config.type === "sse"
+          ? new SSEClientTransport(url, { requestInit })
+          : new StreamableHTTPClientTransport(url, { requestInit });
+      return { transport, pid: () => undefined, onStderr() {} };
+    }
+  }
+}

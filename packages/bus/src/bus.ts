@@ -1,0 +1,11 @@
+import type { HubEventName, HubEvents } from "@mcphub/contracts";
+
+export type Handler<E extends HubEventName> = (payload: HubEvents[E]) => void;
+
+/** A typed event bus: in memory in one process, Redis across processes. */
+export interface Bus {
+  publish<E extends HubEventName>(event: E, payload: HubEvents[E]): void;
+  /** Returns an unsubscribe function. */
+  subscribe<E extends HubEventName>(event: E, handler: Handler<E>): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,52 @@
+import { z } from "zod";
+
+/** Thrown when configuration is invalid; lists every bad key at once. */
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(source: string, issues: string[]) {
+    super(`${source} is invalid:\n  - ${issues.join("\n  - ")}`);
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+const milliseconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .default("false")
+  .transform((v) => v === "true" || v === "1");
+
+/** The environment variables every MCPHub process understands (DESIGN.md, "Environment"). */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  BASE_PATH: z
+    .string()
+    .default("")
+    .refine((v) => v === "" || (v.startsWith("/") && !v.endsWith("/")), "must start with / and not end with /"),
+  MCPHUB_SETTING_PATH: z.string().default("./mcp_settings.json"),
+  DATA_DIR: z.string().default("./data"),
+  INIT_TIMEOUT: milliseconds(30_000),
+  REQUEST_TIMEOUT: milliseconds(60_000),
+  /** Largest accepted JSON-RPC body; larger ones get 413. */
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_FILE: z.string().optional(),
+  HUB_TARGETS: z.string().default("all"),
+  SKIP_AUTH: flag,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Parses the environment once; reports every bad key together. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      "environment",
+      result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,113 @@
+import { z } from "zod";
+
+/**
+ * `mcp_settings.json` in MCPHub's format (DESIGN.md, "Settings"). Known fields are checked
+ * strictly; unknown ones are kept, so a file written by another MCPHub version still loads.
+ */
+const serverName = z
+  .string()
+  .min(1)
+  .regex(/^[^/\s?#]+$/, "must not contain '/', '?', '#' or whitespace (it is part of a URL)");
+
+const toolOverride = z.looseObject({
+  enabled: z.boolean().optional(),
+  description: z.string().optional(),
+});
+
+const common = {
+  enabled: z.boolean().default(true),
+  options: z
+    .looseObject({ timeout: z.number().int().positive().optional() })
+    .optional(),
+  tools: z.record(z.string(), toolOverride).optional(),
+};
+
+const stdioServer = z.looseObject({
+  type: z.literal("stdio"),
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+  ...common,
+});
+
+const remoteServer = (type: "sse" | "streamable-http") =>
+  z.looseObject({
+    type: z.literal(type),
+    url: z.url(),
+    headers: z.record(z.string(), z.string()).default({}),
+    ...common,
+  });
+
+/** MCPHub infers `type` when it is missing: a command means stdio, a url means HTTP. */
+function inferType(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || "type" in raw) return raw;
+  const r = raw as Record<string, unknown>;
+  if (typeof r.command === "string") return { ...r, type: "stdio" };
+  if (typeof r.url === "string") {
+    return { ...r, type: /\/sse\/?(\?|$)/.test(r.url) ? "sse" : "streamable-http" };
+  }
+  return raw;
+}
+
+export const serverConfigSchema = z.preprocess(
+  inferType,
+  z.discriminatedUnion("type", [stdioServer, remoteServer("sse"), remoteServer("streamable-http")], {
+    error: "type must be one of stdio, sse, streamable-http (or give command or url)",
+  }),
+);
+
+const groupServer = z.union([
+  serverName,
+  z.looseObject({
+    name: serverName,
+    tools: z.union([z.literal("all"), z.array(z.string())]).default("all"),
+  }),
+]);
+
+export const groupSchema = z.looseObject({
+  id: z.string().min(1).regex(/^[^/\s?#]+$/, "must not contain '/', '?', '#' or whitespace"),
+  name: z.string().min(1),
+  description: z.string().optional(),
+  servers: z.array(groupServer).default([]),
+});
+
+const systemConfigSchema = z
+  .looseObject({
+    routing: z
+      .looseObject({
+        enableGlobalRoute: z.boolean().default(true),
+        enableGroupNameRoute: z.boolean().default(true),
+        enableBearerAuth: z.boolean().default(false),
+        bearerAuthKey: z.string().default(""),
+      })
+      .prefault({}),
+    nameSeparator: z.string().min(1).max(8).default("-"),
+  })
+  .prefault({});
+
+export const settingsSchema = z
+  .looseObject({
+    mcpServers: z.record(serverName, serverConfigSchema).default({}),
+    groups: z.array(groupSchema).default([]),
+    systemConfig: systemConfigSchema,
+  })
+  .superRefine((s, ctx) => {
+    const ids = new Set<string>();
+    s.groups.forEach((g, gi) => {
+      if (ids.has(g.id)) ctx.addIssue({ code: "custom", path: ["groups", gi, "id"], message: `duplicate group id "${g.id}"` });
+      ids.add(g.id);
+      g.servers.forEach((entry, si) => {
+        const name = typeof entry === "string" ? entry : entry.name;
+        if (!(name in s.mcpServers)) {
+          ctx.addIssue({ code: "custom", path: ["groups", gi, "servers", si], message: `unknown server "${name}"` });
+        }
+      });
+    });
+  });
+
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+export type StdioServerConfig = Extract<ServerConfig, { type: "stdio" }>;
+export type GroupConfig = z.infer<typeof groupSchema>;
+export type Settings = z.infer<typeof settingsSchema>;
+export type RoutingConfig = Settings["systemConfig"]["routing"];

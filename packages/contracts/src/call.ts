@@ -1,0 +1,42 @@
+/** A client request the gateway hands to the supervisor for one upstream server. */
+export interface UpstreamCall {
+  server: string;
+  /** An MCP request method: tools/call, prompts/get, resources/read, completion/complete, ... */
+  method: string;
+  /** Params as the upstream expects them (unprefixed names). `_meta.progressToken` is stripped. */
+  params: Record<string, unknown>;
+  /** Set when the client asked for progress; called with the upstream's progress params. */
+  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Aborted when the client cancels or goes away. */
+  signal?: AbortSignal;
+}
+
+/** JSON-RPC error codes the hub produces (the spec's, plus MCP's -32002 for unknown resources). */
+export const JsonRpcCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** Upstream unavailable, timed out or refused: a server-defined code in the spec's range. */
+  UpstreamUnavailable: -32001,
+  RequestTimeout: -32001,
+  ResourceNotFound: -32002,
+} as const;
+
+/** An error that reaches the MCP client as a JSON-RPC error object. */
+export class McpCallError extends Error {
+  readonly code: number;
+  readonly data?: unknown;
+  /** Why the hub failed the call, for metrics; absent when the upstream itself answered with an error. */
+  readonly reason?: CallFailure;
+  constructor(code: number, message: string, data?: unknown, reason?: CallFailure) {
+    super(message);
+    this.name = "McpCallError";
+    this.code = code;
+    this.data = data;
+    this.reason = reason;
+  }
+}
+
+export type CallFailure = "timeout" | "unavailable" | "refused" | "cancelled";

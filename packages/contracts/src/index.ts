@@ -1,0 +1,5 @@
+export * from "./upstream.ts";
+export * from "./catalog.ts";
+export * from "./call.ts";
+export * from "./supervisor-port.ts";
+export * from "./events.ts";
