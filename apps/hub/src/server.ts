@@ -1,5 +1,5 @@
-import { copyFile, access } from "node:fs/promises";
-import { delimiter } from "node:path";
+import { access, copyFile, mkdir } from "node:fs/promises";
+import { delimiter, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, envSchema, parseEnv } from "@mcphub/config";
 import { createLogger } from "@mcphub/observability";
@@ -16,8 +16,15 @@ async function main(): Promise<void> {
     await copyFile(`${root}mcp_settings.example.json`, env.MCPHUB_SETTING_PATH);
     logger.info({ path: env.MCPHUB_SETTING_PATH }, "created settings from mcp_settings.example.json");
   }
-  // Servers installed with the hub (the example's) can be named by their bin; the user's PATH comes first.
-  const hubEnv = { ...process.env, PATH: [process.env.PATH, `${root}node_modules/.bin`].filter(Boolean).join(delimiter) };
+  const dataDir = resolve(env.DATA_DIR);
+  await mkdir(dataDir, { recursive: true });
+  const hubEnv = {
+    ...process.env,
+    // Settings may say ${DATA_DIR} for files a server keeps (the example's memory graph).
+    DATA_DIR: dataDir,
+    // Servers installed with the hub (the example's) can be named by their bin; the user's PATH comes first.
+    PATH: [process.env.PATH, `${root}node_modules/.bin`].filter(Boolean).join(delimiter),
+  };
   const hub = await buildHub({ env, hubEnv, logger });
 
   let closing = false;

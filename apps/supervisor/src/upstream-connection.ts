@@ -10,6 +10,7 @@ import {
   type UpstreamStatus,
 } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
+import { ProgressInterceptor } from "./progress-interceptor.ts";
 import { createUpstreamTransport, type BuiltTransport } from "./upstream-transport.ts";
 
 /**
@@ -64,6 +65,7 @@ export class UpstreamConnection {
   private retryAt: number | undefined;
   private readonly stderrTail: string[] = [];
   private readonly log: Logger;
+  private readonly progress = new ProgressInterceptor("mcphub");
 
   constructor(
     readonly name: string,
@@ -112,14 +114,17 @@ export class UpstreamConnection {
     const client = this.client;
     if (this.state !== "ready" || !client) throw this.unavailableError();
     const timeout = this.timeoutMs;
+    let token: string | undefined;
+    if (options.onProgress) {
+      token = this.progress.register(options.onProgress);
+      params = { ...params, _meta: { ...(params._meta as object | undefined), progressToken: token } };
+    }
     try {
-      return await client.request({ method, params }, passthrough, {
-        timeout,
-        signal: options.signal,
-        onprogress: options.onProgress,
-      });
+      return await client.request({ method, params }, passthrough, { timeout, signal: options.signal });
     } catch (err) {
       throw this.toCallError(err, method, timeout);
+    } finally {
+      if (token) this.progress.unregister(token);
     }
   }
 
@@ -175,7 +180,7 @@ export class UpstreamConnection {
     client.onerror = (err) => this.log.debug({ err: err.message }, "upstream transport error");
 
     try {
-      await withTimeout(client.connect(built.transport), this.opts.initTimeoutMs, () => `did not finish initialize within ${this.opts.initTimeoutMs} ms`);
+      await withTimeout(client.connect(this.progress.wrap(built.transport)), this.opts.initTimeoutMs, () => `did not finish initialize within ${this.opts.initTimeoutMs} ms`);
       if (this.client !== client) return; // stopped or replaced while connecting
       this.lists = await withTimeout(fetchLists(client), this.opts.initTimeoutMs, () => `did not list its tools within ${this.opts.initTimeoutMs} ms`);
       if (this.client !== client) return;

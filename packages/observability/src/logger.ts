@@ -7,6 +7,8 @@ export interface LoggerOptions {
   /** Also append JSON lines to this file. */
   file?: string;
   service: string;
+  /** Write here instead of stdout (tests collect the lines). */
+  stream?: { write(line: string): void };
 }
 
 /**
@@ -35,6 +37,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     base: { service: opts.service },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
   };
+  if (opts.stream) return pino(base, opts.stream);
   if (!opts.file) return pino(base);
   return pino(
     base,

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "apps/*/test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Each file starts real upstream processes; two at a time suits a 2-core machine.
+    maxWorkers: 2,
+    reporters: process.env.CI ? ["default", "./test/summary-reporter.ts"] : ["default"],
+  },
+});
