@@ -124,10 +124,10 @@ describe("progress", () => {
 
 describe("health", () => {
   it("lists every server with its state and tool count", async () => {
-    const health = (await (await fetch(`${t.base}/api/health`)).json()) as { servers: { name: string }[] };
-    const byName = Object.fromEntries(health.servers.map((s) => [s.name, s])) as Record<string, { state: string; toolCount: number }>;
-    expect(byName.everything.state).toBe("ready");
-    expect(byName.everything.toolCount).toBeGreaterThan(5);
-    expect(byName.memory.state).toBe("ready");
+    const health = (await (await fetch(`${t.base}/api/health`)).json()) as { servers: { name: string; state: string; toolCount: number }[] };
+    const byName = Object.fromEntries(health.servers.map((s) => [s.name, s]));
+    expect(byName.everything!.state).toBe("ready");
+    expect(byName.everything!.toolCount).toBeGreaterThan(5);
+    expect(byName.memory!.state).toBe("ready");
   });
 });
