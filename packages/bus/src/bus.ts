@@ -7,5 +7,10 @@ export interface Bus {
   publish<E extends HubEventName>(event: E, payload: HubEvents[E]): void;
   /** Returns an unsubscribe function. */
   subscribe<E extends HubEventName>(event: E, handler: Handler<E>): () => void;
+  /**
+   * Called after the bus lost its connection and got it back: events published meanwhile
+   * were missed, so a subscriber re-reads the state it caches. Never called in memory.
+   */
+  onReconnect(handler: () => void): () => void;
   close(): Promise<void>;
 }

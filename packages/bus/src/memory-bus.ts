@@ -26,6 +26,11 @@ export class MemoryBus implements Bus {
     return () => set.delete(handler as Handler<never>);
   }
 
+  onReconnect(): () => void {
+    // One process: nothing is ever missed.
+    return () => {};
+  }
+
   async close(): Promise<void> {
     this.handlers.clear();
   }
