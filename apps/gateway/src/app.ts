@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import type { Bus } from "@mcphub/bus";
 import type { SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { CatalogViews } from "./catalog-view.ts";
@@ -13,7 +12,6 @@ import { registerStreamableHttp } from "./streamable-http.routes.ts";
 
 export interface GatewayDeps {
   supervisor: SupervisorPort;
-  bus: Bus;
   metrics: HubMetrics;
   logger: Logger;
   /** The BASE_PATH this plugin is mounted under; legacy SSE announces URLs with it. */
@@ -58,7 +56,7 @@ export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps
 
   // Coalesce bursts (a restart changes state twice) into one pass over the sessions.
   let pending = false;
-  const unsubscribe = deps.bus.subscribe("catalog.changed", () => {
+  const unsubscribe = deps.supervisor.onCatalogChanged(() => {
     if (pending) return;
     pending = true;
     setImmediate(() => {

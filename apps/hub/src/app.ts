@@ -72,7 +72,6 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     await scoped.register(supervisorApp, { supervisor });
     await scoped.register(gatewayApp, {
       supervisor,
-      bus,
       metrics,
       logger,
       basePath: env.BASE_PATH,

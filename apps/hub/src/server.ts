@@ -2,7 +2,7 @@ import { access, copyFile, mkdir } from "node:fs/promises";
 import { delimiter, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, envSchema, parseEnv } from "@mcphub/config";
-import { createLogger } from "@mcphub/observability";
+import { closeOnSignals, createLogger } from "@mcphub/observability";
 import { buildHub } from "./app.ts";
 
 // src/ and dist/ both sit two levels below the project root.
@@ -27,20 +27,7 @@ async function main(): Promise<void> {
   };
   const hub = await buildHub({ env, hubEnv, logger });
 
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    hub.close().then(() => process.exit(0), (err) => {
-      logger.error({ err }, "shutdown failed");
-      process.exit(1);
-    });
-  };
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  closeOnSignals(hub.app, logger);
 
   await hub.app.listen({ host: env.HOST, port: env.PORT });
   // Listening first: the endpoints answer (with servers "connecting") while upstreams start.

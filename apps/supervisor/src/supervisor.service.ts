@@ -44,6 +44,7 @@ export class SupervisorService implements SupervisorPort {
   private version = 0;
   private snapshot: CatalogSnapshot | undefined;
   private stopping = false;
+  private readonly catalogListeners = new Set<() => void>();
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -139,9 +140,15 @@ export class SupervisorService implements SupervisorPort {
     });
   }
 
+  onCatalogChanged(listener: () => void): () => void {
+    this.catalogListeners.add(listener);
+    return () => this.catalogListeners.delete(listener);
+  }
+
   private changed(server: string | null): void {
     this.version++;
     this.snapshot = undefined;
+    for (const l of this.catalogListeners) l();
     this.opts.bus.publish("catalog.changed", { server, version: this.version });
   }
 

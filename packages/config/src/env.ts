@@ -35,6 +35,23 @@ export const envSchema = z.object({
   LOG_FILE: z.string().optional(),
   HUB_TARGETS: z.string().default("all"),
   SKIP_AUTH: flag,
+  /** postgres://… ; PGlite under DATA_DIR when absent. */
+  DATABASE_URL: z.string().optional(),
+  /** redis://… ; the in-memory bus when absent (all-in-one). */
+  REDIS_URL: z.string().optional(),
+  /** Shared secret of the internal HTTP APIs between services. */
+  INTERNAL_TOKEN: z.string().optional(),
+  SUPERVISOR_URL: z.url().optional(),
+  ROUTER_URL: z.url().optional(),
+  AUTH_URL: z.url().optional(),
+  /** Names this process in logs and in the x-mcphub-replica response header. */
+  REPLICA_ID: z.string().optional(),
+});
+
+/** What a service split out of the all-in-one hub needs to reach its peers. */
+export const splitServiceEnvSchema = envSchema.extend({
+  INTERNAL_TOKEN: z.string().min(16, "must be at least 16 characters (a shared secret between services)"),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL"),
 });
 
 export type Env = z.infer<typeof envSchema>;

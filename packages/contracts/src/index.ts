@@ -3,3 +3,4 @@ export * from "./catalog.ts";
 export * from "./call.ts";
 export * from "./supervisor-port.ts";
 export * from "./events.ts";
+export * from "./internal-api.ts";

@@ -12,4 +12,6 @@ export interface SupervisorPort {
   /** Forwards one request to an upstream; rejects with McpCallError on failure. */
   call(call: UpstreamCall): Promise<Record<string, unknown>>;
   status(): UpstreamStatus[];
+  /** Calls `listener` after the catalog changed (and `catalog()` already shows it). */
+  onCatalogChanged(listener: () => void): () => void;
 }

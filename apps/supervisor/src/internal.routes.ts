@@ -1,0 +1,66 @@
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import {
+  INTERNAL_PATHS,
+  internalCallRequestSchema,
+  McpCallError,
+  JsonRpcCode,
+  type InternalCallLine,
+  type InternalCatalogResponse,
+} from "@mcphub/contracts";
+import type { SupervisorService } from "./supervisor.service.ts";
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function errorLine(err: unknown): InternalCallLine {
+  if (err instanceof McpCallError) return { error: { code: err.code, message: err.message, data: err.data, reason: err.reason } };
+  return { error: { code: JsonRpcCode.InternalError, message: "internal error in the supervisor" } };
+}
+
+/** `/internal/*` for gateways in other processes: the catalog and forwarded calls. */
+export async function internalRoutes(app: FastifyInstance, opts: { supervisor: SupervisorService; token: string }): Promise<void> {
+  const expected = `Bearer ${opts.token}`;
+  app.addHook("onRequest", async (req, reply) => {
+    if (!sameSecret(req.headers.authorization ?? "", expected)) {
+      return reply.code(401).send({ error: { code: "HUB_INTERNAL_UNAUTHORIZED", message: "internal API: missing or wrong INTERNAL_TOKEN" } });
+    }
+  });
+
+  app.get(INTERNAL_PATHS.catalog, async (): Promise<InternalCatalogResponse> => ({
+    catalog: opts.supervisor.catalog(),
+    status: opts.supervisor.status(),
+  }));
+
+  app.post(INTERNAL_PATHS.call, async (req, reply) => {
+    const parsed = internalCallRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+      return reply.code(400).send({ error: { code: "HUB_INVALID_CALL", message: detail } });
+    }
+    const call = parsed.data;
+    // The gateway closes the request when its client cancels or leaves: cancel upstream too.
+    const abort = new AbortController();
+    // (The response's close, not the request's: a request "closes" once its body is read.)
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    if (!call.progress) {
+      const line = await opts.supervisor
+        .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal })
+        .then((result): InternalCallLine => ({ result }), errorLine);
+      return reply.send(line);
+    }
+    reply.hijack();
+    reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
+    const write = (line: InternalCallLine) => reply.raw.write(`${JSON.stringify(line)}\n`);
+    const final = await opts.supervisor
+      .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal, onProgress: (progress) => write({ progress }) })
+      .then((result): InternalCallLine => ({ result }), errorLine);
+    reply.raw.end(`${JSON.stringify(final)}\n`);
+    return reply;
+  });
+}

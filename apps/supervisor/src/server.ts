@@ -1,0 +1,46 @@
+import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
+import { hostname } from "node:os";
+import { ConfigError, parseEnv, splitServiceEnvSchema } from "@mcphub/config";
+import { RedisBus } from "@mcphub/bus";
+import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica } from "@mcphub/observability";
+import supervisorApp from "./app.ts";
+import { internalRoutes } from "./internal.routes.ts";
+import { SettingsWatcher } from "./settings-watcher.ts";
+import { SupervisorService } from "./supervisor.service.ts";
+
+/** The supervisor as its own process: upstream connections, catalog, settings, /internal API. */
+async function main(): Promise<void> {
+  const env = parseEnv(splitServiceEnvSchema, process.env);
+  const replica = env.REPLICA_ID ?? `supervisor@${hostname()}`;
+  const logger = createLogger({ level: env.LOG_LEVEL, file: env.LOG_FILE, service: "supervisor" });
+  const metrics = new HubMetrics();
+  const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
+  const supervisor = new SupervisorService({
+    initTimeoutMs: env.INIT_TIMEOUT,
+    requestTimeoutMs: env.REQUEST_TIMEOUT,
+    hubEnv: process.env,
+    logger,
+    metrics,
+    bus,
+  });
+  const watcher = new SettingsWatcher({ path: env.MCPHUB_SETTING_PATH, env: process.env, logger, apply: (s) => supervisor.applySettings(s) });
+
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  tagReplica(app, replica);
+  await app.register(metricsPlugin, { metrics });
+  await app.register(supervisorApp, { supervisor });
+  await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
+  app.addHook("onClose", async () => {
+    watcher.stop();
+    await supervisor.stop();
+    await bus.close();
+  });
+  closeOnSignals(app, logger);
+  await app.listen({ host: env.HOST, port: env.PORT });
+  await watcher.start();
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

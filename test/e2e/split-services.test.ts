@@ -1,0 +1,111 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, text, waitUntil } from "../../apps/hub/test/helpers/hub.ts";
+import { upstream } from "../../apps/hub/test/helpers/servers.ts";
+import { startService, type ServiceProcess } from "../helpers/processes.ts";
+
+/**
+ * The supervisor and two gateway replicas as separate processes, joined by the internal
+ * HTTP API and the Redis bus: what `pnpm cluster` runs, without nginx in front.
+ */
+const TOKEN = "split-services-test-token-0123456789";
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+let dir: string;
+let supervisor: ServiceProcess;
+let gateways: ServiceProcess[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mcphub-split-"));
+  const settingsPath = join(dir, "mcp_settings.json");
+  await writeFile(settingsPath, JSON.stringify({ mcpServers: { everything: upstream.everything(), probe: upstream.probe() } }));
+  supervisor = await startService("supervisor", { INTERNAL_TOKEN: TOKEN, REDIS_URL, MCPHUB_SETTING_PATH: settingsPath });
+  await waitUntil(async () => {
+    const health = (await (await fetch(`${supervisor.url}/api/health`)).json()) as { servers: { state: string }[] };
+    return health.servers.length === 2 && health.servers.every((s) => s.state === "ready");
+  }, 20_000, "upstreams ready in the supervisor");
+  gateways = await Promise.all(
+    ["gw-a", "gw-b"].map((id) => startService("gateway", { INTERNAL_TOKEN: TOKEN, REDIS_URL, SUPERVISOR_URL: supervisor.url, REPLICA_ID: id })),
+  );
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([...(gateways ?? []), supervisor].filter(Boolean).map((s) => s.stop()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("gateway replicas in front of one supervisor", () => {
+  it("each replica lists and calls every upstream through the internal API, and names itself", async () => {
+    for (const gw of gateways) {
+      const c = await connect(`${gw.url}/mcp`);
+      const names = (await c.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(["everything-echo", "probe-sleep"]));
+      expect(text(await c.callTool({ name: "everything-echo", arguments: { message: String(gw.port) } }))).toBe(`Echo: ${gw.port}`);
+      await c.close();
+      const res = await fetch(`${gw.url}/api/health`);
+      expect(res.headers.get("x-mcphub-replica")).toBe(gw === gateways[0] ? "gw-a" : "gw-b");
+    }
+  });
+
+  it("streams progress from the upstream through the supervisor to the client", async () => {
+    const c = await connect(`${gateways[0]!.url}/mcp`);
+    const seen: number[] = [];
+    await c.callTool({ name: "probe-progress", arguments: { steps: 4 } }, { onprogress: (p) => seen.push(p.progress) });
+    // The SDK client may drop the last notification before a result (see endpoints.test.ts).
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.slice(0, 3)).toEqual([1, 2, 3]);
+    await c.close();
+  });
+
+  it("cancels the upstream request when the client cancels at a gateway", async () => {
+    const c = await connect(`${gateways[1]!.url}/mcp`);
+    const ac = new AbortController();
+    const call = c.callTool({ name: "probe-sleep", arguments: { ms: 20_000, tag: "split-cancel" } }, { signal: ac.signal }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    ac.abort();
+    expect(await call).toBeInstanceOf(Error);
+    await waitUntil(async () => text(await c.callTool({ name: "probe-cancelled", arguments: {} })).includes("split-cancel"), 5000, "the probe saw the cancellation");
+    await c.close();
+  });
+
+  it("tells clients of every replica when an upstream's tool list changes", async () => {
+    const clients = await Promise.all(gateways.map((g) => connect(`${g.url}/mcp`)));
+    const changed = clients.map(() => 0);
+    clients.forEach((c, i) => c.setNotificationHandler("notifications/tools/list_changed", () => void changed[i]!++));
+    // Give the GET streams a moment to open.
+    await new Promise((r) => setTimeout(r, 300));
+    await clients[0]!.callTool({ name: "probe-add-tool", arguments: { name: "split-fresh" } });
+    await waitUntil(() => changed.every((n) => n > 0), 5000, "list_changed on both replicas");
+    for (const c of clients) {
+      expect((await c.listTools()).tools.map((t) => t.name)).toContain("probe-split-fresh");
+    }
+    expect(text(await clients[1]!.callTool({ name: "probe-split-fresh", arguments: {} }))).toBe("split-fresh works");
+    await Promise.all(clients.map((c) => c.close()));
+  });
+});
+
+describe("internal API", () => {
+  it("refuses a missing or wrong INTERNAL_TOKEN", async () => {
+    expect((await fetch(`${supervisor.url}/internal/catalog`)).status).toBe(401);
+    const wrong = await fetch(`${supervisor.url}/internal/catalog`, { headers: { authorization: "Bearer nope" } });
+    expect(wrong.status).toBe(401);
+  });
+
+  it("names the bad field of a malformed call", async () => {
+    const res = await fetch(`${supervisor.url}/internal/call`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ method: "tools/call" }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^server: /);
+  });
+
+  it("refuses to start a split service without INTERNAL_TOKEN, naming every bad variable", async () => {
+    await expect(startService("gateway", { INTERNAL_TOKEN: "", REDIS_URL: "nope", SUPERVISOR_URL: "" }, 10_000)).rejects.toThrow(
+      /INTERNAL_TOKEN[\s\S]*REDIS_URL|REDIS_URL[\s\S]*INTERNAL_TOKEN/,
+    );
+  });
+});
