@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, text, waitUntil } from "../../apps/hub/test/helpers/hub.ts";
 import { upstream } from "../../apps/hub/test/helpers/servers.ts";
+import { freshDatabase } from "../helpers/postgres.ts";
 import { startService, type ServiceProcess } from "../helpers/processes.ts";
 
 /**
@@ -16,12 +17,14 @@ const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 let dir: string;
 let supervisor: ServiceProcess;
 let gateways: ServiceProcess[];
+let database: Awaited<ReturnType<typeof freshDatabase>>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "mcphub-split-"));
   const settingsPath = join(dir, "mcp_settings.json");
   await writeFile(settingsPath, JSON.stringify({ mcpServers: { everything: upstream.everything(), probe: upstream.probe() } }));
-  supervisor = await startService("supervisor", { INTERNAL_TOKEN: TOKEN, REDIS_URL, MCPHUB_SETTING_PATH: settingsPath });
+  database = await freshDatabase("split");
+  supervisor = await startService("supervisor", { INTERNAL_TOKEN: TOKEN, REDIS_URL, MCPHUB_SETTING_PATH: settingsPath, DATABASE_URL: database.url });
   await waitUntil(async () => {
     const health = (await (await fetch(`${supervisor.url}/api/health`)).json()) as { servers: { state: string }[] };
     return health.servers.length === 2 && health.servers.every((s) => s.state === "ready");
@@ -33,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([...(gateways ?? []), supervisor].filter(Boolean).map((s) => s.stop()));
+  await database?.drop();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -1,15 +1,18 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import type { Env, Settings } from "@mcphub/config";
+import type { Env } from "@mcphub/config";
 import { MemoryBus } from "@mcphub/bus";
+import { openDatabase, type DbHandle, type DbOptions } from "@mcphub/db";
 import { gatewayApp } from "@mcphub/gateway";
 import { HubMetrics, metricsPlugin, type Logger } from "@mcphub/observability";
-import { SettingsWatcher, SupervisorService, supervisorApp } from "@mcphub/supervisor";
+import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
 
 export interface HubOptions {
   env: Env;
-  /** The environment spawned servers inherit. */
+  /** The environment spawned servers inherit and settings expand from. */
   hubEnv: NodeJS.ProcessEnv;
   logger: Logger;
+  /** Where settings revisions live; false runs from the file alone (no REST writes). */
+  database: DbOptions | false;
   /** Reconnect backoff bounds for upstreams (tests shorten them). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -19,11 +22,15 @@ export interface HubOptions {
 export interface Hub {
   app: FastifyInstance;
   supervisor: SupervisorService;
+  settings: SettingsService;
   metrics: HubMetrics;
-  /** Starts the upstreams from the settings file and watches it; throws on an invalid file. */
+  /**
+   * Applies the settings file and starts its upstreams (throws if the file is invalid),
+   * then opens the database in the background: PGlite's first start takes seconds and
+   * must not delay the MCP endpoints. `databaseReady` settles when it is attached.
+   */
   start(): Promise<void>;
-  /** Applies settings directly (without the file), e.g. in tests. */
-  apply(settings: Settings): Promise<void>;
+  databaseReady: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,12 +59,15 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     minBackoffMs: opts.minBackoffMs,
     maxBackoffMs: opts.maxBackoffMs,
   });
-  const watcher = new SettingsWatcher({
+  const settings = new SettingsService({
     path: env.MCPHUB_SETTING_PATH,
     env: opts.hubEnv,
     logger,
+    bus,
     apply: (s) => supervisor.applySettings(s),
   });
+  let repository: SettingsRepository | undefined;
+  let db: DbHandle | undefined;
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -69,7 +79,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
   });
   await app.register(async (scoped) => {
     await scoped.register(metricsPlugin, { metrics });
-    await scoped.register(supervisorApp, { supervisor });
+    await scoped.register(supervisorApp, { supervisor, settings, repository: () => repository, basePath: env.BASE_PATH });
     await scoped.register(gatewayApp, {
       supervisor,
       metrics,
@@ -79,18 +89,48 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       sessionIdleMs: opts.sessionIdleMs,
     });
   }, { prefix: env.BASE_PATH });
+
+  let resolveDb!: () => void;
+  let rejectDb!: (err: unknown) => void;
+  const databaseReady = new Promise<void>((res, rej) => {
+    resolveDb = res;
+    rejectDb = rej;
+  });
+  databaseReady.catch(() => {}); // reported in start(); awaiting it is optional
+
   app.addHook("onClose", async () => {
-    watcher.stop();
+    settings.stop();
     await supervisor.stop();
+    await databaseReady.catch(() => {});
+    await db?.close();
     await bus.close();
   });
+
+  const attachDatabase = async (options: DbOptions) => {
+    const started = Date.now();
+    db = await openDatabase(options);
+    repository = new SettingsRepository(db.db);
+    await settings.attachRepository(repository);
+    logger.info({ kind: db.kind, ms: Date.now() - started }, "settings database attached");
+  };
 
   return {
     app,
     supervisor,
+    settings,
     metrics,
-    start: () => watcher.start(),
-    apply: (s) => supervisor.applySettings(s),
+    databaseReady,
+    async start() {
+      await settings.start();
+      if (opts.database === false) {
+        resolveDb();
+        return;
+      }
+      attachDatabase(opts.database).then(resolveDb, (err) => {
+        logger.error({ err }, "could not open the settings database; settings stay file-only");
+        rejectDb(err);
+      });
+    },
     close: () => app.close(),
   };
 }

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     // Servers installed with the hub (the example's) can be named by their bin; the user's PATH comes first.
     PATH: [process.env.PATH, `${root}node_modules/.bin`].filter(Boolean).join(delimiter),
   };
-  const hub = await buildHub({ env, hubEnv, logger });
+  const hub = await buildHub({ env, hubEnv, logger, database: { url: env.DATABASE_URL, dataDir } });
 
   closeOnSignals(hub.app, logger);
 

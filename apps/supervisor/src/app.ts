@@ -1,12 +1,23 @@
 import type { FastifyInstance } from "fastify";
+import { restErrorHandler } from "@mcphub/observability";
+import { settingsOpenApi } from "./openapi.ts";
+import type { SettingsRepository } from "./settings.repository.ts";
+import { settingsRoutes } from "./settings.routes.ts";
+import type { SettingsService } from "./settings.service.ts";
 import type { SupervisorService } from "./supervisor.service.ts";
 
 export interface SupervisorDeps {
   supervisor: SupervisorService;
+  settings: SettingsService;
+  /** The revision store once the database is open. */
+  repository: () => SettingsRepository | undefined;
+  /** The prefix this plugin is mounted under, for the OpenAPI document's paths. */
+  basePath: string;
 }
 
-/** The supervisor's HTTP surface: upstream health. (Settings REST API and /internal come with the split topology.) */
+/** The supervisor's HTTP surface: upstream health, the settings REST API and its OpenAPI description. */
 export default async function supervisorApp(app: FastifyInstance, deps: SupervisorDeps): Promise<void> {
+  restErrorHandler(app);
   app.get("/api/health", async () => {
     const servers = deps.supervisor.status();
     return { status: "ok", servers };
@@ -17,4 +28,7 @@ export default async function supervisorApp(app: FastifyInstance, deps: Supervis
     reply.code(notReady.length ? 503 : 200);
     return { status: notReady.length ? "degraded" : "ready", servers };
   });
+  const doc = settingsOpenApi(deps.basePath);
+  app.get("/api/docs", async () => doc);
+  await app.register(settingsRoutes, deps);
 }

@@ -5,7 +5,9 @@ import { RedisBus } from "@mcphub/bus";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica } from "@mcphub/observability";
 import supervisorApp from "./app.ts";
 import { internalRoutes } from "./internal.routes.ts";
-import { SettingsWatcher } from "./settings-watcher.ts";
+import { openDatabase } from "@mcphub/db";
+import { SettingsRepository } from "./settings.repository.ts";
+import { SettingsService } from "./settings.service.ts";
 import { SupervisorService } from "./supervisor.service.ts";
 
 /** The supervisor as its own process: upstream connections, catalog, settings, /internal API. */
@@ -23,21 +25,25 @@ async function main(): Promise<void> {
     metrics,
     bus,
   });
-  const watcher = new SettingsWatcher({ path: env.MCPHUB_SETTING_PATH, env: process.env, logger, apply: (s) => supervisor.applySettings(s) });
+  const settings = new SettingsService({ path: env.MCPHUB_SETTING_PATH, env: process.env, logger, bus, apply: (s) => supervisor.applySettings(s) });
+  const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
+  const repository = new SettingsRepository(db.db);
 
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   tagReplica(app, replica);
   await app.register(metricsPlugin, { metrics });
-  await app.register(supervisorApp, { supervisor });
+  await app.register(supervisorApp, { supervisor, settings, repository: () => repository, basePath: "" });
   await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
   app.addHook("onClose", async () => {
-    watcher.stop();
+    settings.stop();
     await supervisor.stop();
+    await db.close();
     await bus.close();
   });
   closeOnSignals(app, logger);
   await app.listen({ host: env.HOST, port: env.PORT });
-  await watcher.start();
+  await settings.start();
+  await settings.attachRepository(repository);
 }
 
 main().catch((err) => {

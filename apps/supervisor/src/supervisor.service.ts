@@ -1,4 +1,4 @@
-import type { ServerConfig, Settings } from "@mcphub/config";
+import { canonicalJson, type ServerConfig, type Settings } from "@mcphub/config";
 import type { Bus } from "@mcphub/bus";
 import {
   JsonRpcCode,
@@ -221,14 +221,5 @@ export class SupervisorService implements SupervisorPort {
 /** What requires a reconnect when it changes: everything but the per-tool overrides. */
 function connectionKey(config: ServerConfig): string {
   const { tools: _tools, ...rest } = config;
-  return stableStringify(rest);
-}
-
-function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
-  if (value && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    return `{${Object.keys(obj).sort().map((k) => `${JSON.stringify(k)}:${stableStringify(obj[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
+  return canonicalJson(rest);
 }

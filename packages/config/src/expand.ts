@@ -20,3 +20,13 @@ export function expandEnv<T>(value: T, env: NodeJS.ProcessEnv, missing: Set<stri
   }
   return value;
 }
+
+/** JSON with object keys sorted: equal values give equal text, whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

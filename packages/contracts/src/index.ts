@@ -4,3 +4,4 @@ export * from "./call.ts";
 export * from "./supervisor-port.ts";
 export * from "./events.ts";
 export * from "./internal-api.ts";
+export * from "./errors.ts";

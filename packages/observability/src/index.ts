@@ -2,3 +2,4 @@ export * from "./logger.ts";
 export * from "./metrics.ts";
 export * from "./fastify-plugin.ts";
 export * from "./process.ts";
+export * from "./error-handler.ts";

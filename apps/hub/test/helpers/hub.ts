@@ -24,6 +24,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Open the settings database: PGlite in the test's directory (true) or a Postgres URL. Off by default: PGlite's first open takes seconds. */
+  database?: boolean | string;
   /** Wait until these servers are ready (default: every enabled server in the settings). */
   waitFor?: string[];
 }
@@ -49,12 +51,14 @@ export async function startHub(
     env,
     hubEnv: { ...process.env, ...opts.env },
     logger,
+    database: opts.database ? { url: typeof opts.database === "string" ? opts.database : undefined, dataDir: join(dir, "data") } : false,
     minBackoffMs: opts.minBackoffMs ?? 100,
     maxBackoffMs: opts.maxBackoffMs ?? 1000,
   });
   await hub.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = hub.app.server.address() as AddressInfo;
   await hub.start();
+  if (opts.database) await hub.databaseReady;
   const servers = (settings.mcpServers ?? {}) as Record<string, { enabled?: boolean }>;
   const wanted = opts.waitFor ?? Object.entries(servers).filter(([, s]) => s.enabled !== false).map(([n]) => n);
   await waitUntil(() => wanted.every((n) => hub.supervisor.status().find((s) => s.name === n)?.state === "ready"), 20_000, `servers ${wanted.join(", ")} ready`);

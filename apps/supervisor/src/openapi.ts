@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { groupSchema, serverConfigSchema, settingsSchema } from "@mcphub/config";
+
+const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const body = (schema: object) => ({ required: true, content: { "application/json": { schema } } });
+const ok = (description: string, schema?: object) => ({
+  description,
+  ...(schema ? { content: { "application/json": { schema } } } : {}),
+});
+const errors = {
+  "400": ok("invalid input: `error.details` lists each JSON path and reason", ref("Error")),
+  "404": ok("no such server or group", ref("Error")),
+  "503": ok("the settings database is still starting", ref("Error")),
+};
+const nameParam = [{ name: "name", in: "path", required: true, schema: { type: "string" } }];
+const idParam = [{ name: "id", in: "path", required: true, schema: { type: "string" } }];
+
+/** The OpenAPI 3.1 description of the settings API, built from the same schemas that validate it. */
+export function settingsOpenApi(basePath: string): Record<string, unknown> {
+  const p = (path: string) => `${basePath}${path}`;
+  return {
+    openapi: "3.1.0",
+    info: { title: "MCPHub settings API", version: "0.1.0", description: "Servers, groups and system settings. Every change is a revision, written back to mcp_settings.json." },
+    components: {
+      schemas: {
+        ServerConfig: json(serverConfigSchema),
+        Group: json(groupSchema),
+        Settings: json(settingsSchema),
+        Error: {
+          type: "object",
+          properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" }, details: {}, requestId: { type: "string" } } } },
+        },
+      },
+    },
+    paths: {
+      [p("/api/settings")]: {
+        get: { summary: "The current settings and their revision", responses: { "200": ok("settings", { type: "object", properties: { revision: { type: ["integer", "null"] }, settings: ref("Settings") } }) } },
+        put: { summary: "Replace the whole settings", requestBody: body(ref("Settings")), responses: { "200": ok("the new settings"), ...errors } },
+      },
+      [p("/api/settings/revisions")]: { get: { summary: "The newest 100 revisions (without their content)", responses: { "200": ok("revisions") } } },
+      [p("/api/servers")]: {
+        get: { summary: "Every server with its settings and state", responses: { "200": ok("servers") } },
+        post: {
+          summary: "Add a server",
+          requestBody: body({ allOf: [ref("ServerConfig"), { type: "object", required: ["name"], properties: { name: { type: "string" } } }] }),
+          responses: { "201": ok("created"), "409": ok("a server with this name exists", ref("Error")), ...errors },
+        },
+      },
+      [p("/api/servers/{name}")]: {
+        parameters: nameParam,
+        get: { summary: "One server", responses: { "200": ok("server"), "404": errors["404"] } },
+        put: { summary: "Replace a server's settings", requestBody: body(ref("ServerConfig")), responses: { "200": ok("updated"), ...errors } },
+        delete: { summary: "Remove a server (and its group entries)", responses: { "204": ok("removed"), "404": errors["404"] } },
+      },
+      [p("/api/groups")]: {
+        get: { summary: "Every group", responses: { "200": ok("groups") } },
+        post: { summary: "Add a group (id generated when absent)", requestBody: body(ref("Group")), responses: { "201": ok("created"), "409": ok("a group with this id exists", ref("Error")), ...errors } },
+      },
+      [p("/api/groups/{id}")]: {
+        parameters: idParam,
+        get: { summary: "One group", responses: { "200": ok("group"), "404": errors["404"] } },
+        put: { summary: "Replace a group", requestBody: body(ref("Group")), responses: { "200": ok("updated"), ...errors } },
+        delete: { summary: "Remove a group", responses: { "204": ok("removed"), "404": errors["404"] } },
+      },
+    },
+  };
+}
