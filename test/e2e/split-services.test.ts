@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { connect, text, waitUntil } from "../../apps/hub/test/helpers/hub.ts";
 import { upstream } from "../../apps/hub/test/helpers/servers.ts";
 import { freshDatabase } from "../helpers/postgres.ts";
@@ -87,6 +88,60 @@ describe("gateway replicas in front of one supervisor", () => {
     }
     expect(text(await clients[1]!.callTool({ name: "probe-split-fresh", arguments: {} }))).toBe("split-fresh works");
     await Promise.all(clients.map((c) => c.close()));
+  });
+});
+
+/** A fetch that sends each request to the next replica in turn, as nginx's round robin does. */
+function roundRobin(seen: string[]): typeof fetch {
+  let next = 0;
+  return async (input, init) => {
+    const gw = gateways[next++ % gateways.length]!;
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    url.port = String(gw.port);
+    const res = await fetch(url, init);
+    seen.push(res.headers.get("x-mcphub-replica") ?? "?");
+    return res;
+  };
+}
+
+describe("sessions across replicas", () => {
+  it("serves one Streamable HTTP session from both replicas in turn", async () => {
+    const seen: string[] = [];
+    const client = new Client({ name: "rr", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateways[0]!.url}/mcp`), { fetch: roundRobin(seen) }));
+    for (let i = 0; i < 6; i++) {
+      expect(text(await client.callTool({ name: "everything-echo", arguments: { message: `rr${i}` } }))).toBe(`Echo: rr${i}`);
+    }
+    expect(new Set(seen)).toEqual(new Set(["gw-a", "gw-b"]));
+    await client.close();
+  });
+
+  it("answers a legacy SSE client whose POSTs land on the replica without its stream", async () => {
+    const seen: string[] = [];
+    const client = new Client({ name: "rr-sse", version: "1" });
+    await client.connect(new SSEClientTransport(new URL(`${gateways[0]!.url}/sse`), { fetch: roundRobin(seen) }));
+    for (let i = 0; i < 4; i++) {
+      expect(text(await client.callTool({ name: "everything-echo", arguments: { message: `sse${i}` } }))).toBe(`Echo: sse${i}`);
+    }
+    expect(new Set(seen)).toEqual(new Set(["gw-a", "gw-b"]));
+    await client.close();
+  });
+
+  it("cancels a request running on one replica from a notification sent to the other", async () => {
+    const c = await connect(`${gateways[0]!.url}/mcp`);
+    const sessionId = (c.transport as StreamableHTTPClientTransport).sessionId!;
+    const call = c.callTool({ name: "probe-sleep", arguments: { ms: 20_000, tag: "relay-cancel" } }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    // The SDK numbers requests from 0: initialize was 0, this call is 1.
+    const res = await fetch(`${gateways[1]!.url}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" },
+      body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1, reason: "test" } }),
+    });
+    expect(res.status).toBe(202);
+    await waitUntil(async () => text(await c.callTool({ name: "probe-cancelled", arguments: {} })).includes("relay-cancel"), 5000, "cancellation relayed");
+    expect(await call).toBeDefined();
+    await c.close();
   });
 });
 

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from "fastify";
+import type { Bus } from "@mcphub/bus";
 import type { SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { CatalogViews } from "./catalog-view.ts";
@@ -12,6 +13,8 @@ import { registerStreamableHttp } from "./streamable-http.routes.ts";
 
 export interface GatewayDeps {
   supervisor: SupervisorPort;
+  /** Relays session traffic between replicas (the in-memory bus in one process). */
+  bus: Bus;
   metrics: HubMetrics;
   logger: Logger;
   /** The BASE_PATH this plugin is mounted under; legacy SSE announces URLs with it. */
@@ -26,11 +29,13 @@ export interface GatewayDeps {
 export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const views = new CatalogViews();
   const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger);
-  const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger);
+  const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger, deps.bus);
   const core: GatewayCore = { live, dispatcher, supervisor: deps.supervisor, views, basePath: deps.basePath };
 
   // JSON is parsed in the handlers, so malformed JSON becomes a JSON-RPC -32700 instead of a generic 400.
-  app.removeContentTypeParser("application/json");
+  // Fastify's default text/plain parser would also hand the handlers a string, letting a
+  // non-JSON content type through: only application/json may reach them (415 otherwise).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: deps.bodyLimit }, (_req, body, done) => done(null, body));
   app.addHook("preValidation", async (req, reply) => {
     if (req.method === "POST" && typeof req.body !== "string") {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { classify, JsonRpcCode, type Classified } from "./jsonrpc.ts";
-import { checkTarget, httpError, initializeSession, newSession, requireSession, type GatewayCore } from "./session-lifecycle.ts";
+import { checkTarget, httpError, initializeSession, newSession, type GatewayCore } from "./session-lifecycle.ts";
 import { processSessionMessages } from "./session-messages.ts";
 import { SseStream } from "./sse-stream.ts";
 
@@ -27,12 +27,12 @@ export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void
     const sessionId = req.query.sessionId;
     if (!sessionId) return httpError(reply, 400, -32000, "Bad Request: the sessionId query parameter is required");
     const session = await core.live.store.get(sessionId);
-    const stream = core.live.stream(sessionId);
-    if (!session || session.transport !== "sse" || !stream) {
+    if (!session || session.transport !== "sse") {
       return httpError(reply, 404, -32001, "Session not found (its SSE stream is closed; open GET /sse again)");
     }
-    const found = await requireSession(core, reply, sessionId, session.targetName);
-    if (!found) return reply;
+    core.live.store.touch(sessionId);
+    // The stream may be held by another replica: answers reach it through the bus.
+    const send = (json: string) => core.live.deliver(sessionId, json);
     let body: unknown;
     try {
       body = JSON.parse(req.body);
@@ -45,15 +45,12 @@ export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void
       if (m.kind === "request" && m.message.method === "initialize") {
         const init = initializeSession(core, m.message, session);
         if (init.ok) await core.live.store.create(session);
-        stream.send(init.json);
+        send(init.json);
       } else {
         rest.push(m);
       }
     }
-    processSessionMessages(core, session, rest, {
-      notify: (json) => stream.send(json),
-      respond: (json) => stream.send(json),
-    });
+    processSessionMessages(core, session, rest, { notify: send, respond: send });
     return reply.code(202).send("Accepted");
   };
 

@@ -1,3 +1,4 @@
+import type { Bus } from "@mcphub/bus";
 import type { SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
@@ -28,7 +29,25 @@ export class LiveSessions {
     private readonly views: CatalogViews,
     private readonly metrics: HubMetrics,
     private readonly logger: Logger,
-  ) {}
+    private readonly bus: Bus,
+  ) {
+    this.unsubscribeRelay = bus.subscribe("session.message", ({ sessionId, message }) => {
+      if (message.kind === "send") this.streams.get(sessionId)?.send(message.json);
+      else this.inflight.get(sessionId)?.get(message.requestId)?.abort();
+    });
+  }
+
+  private readonly unsubscribeRelay: () => void;
+
+  /**
+   * Sends a message on the session's stream: here if this replica holds it, else through
+   * the bus to the replica that does (a legacy SSE client's POST may land on any replica).
+   */
+  deliver(sessionId: string, json: string): void {
+    const stream = this.streams.get(sessionId);
+    if (stream) stream.send(json);
+    else this.bus.publish("session.message", { sessionId, message: { kind: "send", json } });
+  }
 
   async create(record: SessionRecord): Promise<void> {
     await this.store.create(record);
@@ -81,8 +100,11 @@ export class LiveSessions {
     if (map?.size === 0) this.inflight.delete(sessionId);
   }
 
+  /** Aborts a request of the session, here or (through the bus) on the replica running it. */
   cancel(sessionId: string, requestId: JsonRpcId): void {
-    this.inflight.get(sessionId)?.get(requestId)?.abort();
+    const ctl = this.inflight.get(sessionId)?.get(requestId);
+    if (ctl) ctl.abort();
+    else this.bus.publish("session.message", { sessionId, message: { kind: "cancel", requestId } });
   }
 
   /** After a catalog change: tells each streaming session which of its lists really changed. */
@@ -112,6 +134,7 @@ export class LiveSessions {
   }
 
   async closeAll(): Promise<void> {
+    this.unsubscribeRelay();
     for (const stream of this.streams.values()) stream.end();
     this.streams.clear();
     for (const map of this.inflight.values()) for (const ctl of map.values()) ctl.abort();

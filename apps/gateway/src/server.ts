@@ -5,6 +5,8 @@ import { ConfigError, parseEnv, splitServiceEnvSchema } from "@mcphub/config";
 import { RedisBus } from "@mcphub/bus";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica } from "@mcphub/observability";
 import gatewayApp from "./app.ts";
+import { Redis } from "ioredis";
+import { RedisSessionStore } from "./redis-session.store.ts";
 import { RemoteSupervisor } from "./remote-supervisor.ts";
 
 const gatewayEnvSchema = splitServiceEnvSchema.extend({ SUPERVISOR_URL: z.url() });
@@ -18,6 +20,10 @@ async function main(): Promise<void> {
   const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
   const supervisor = new RemoteSupervisor({ url: env.SUPERVISOR_URL, token: env.INTERNAL_TOKEN, bus, logger });
   await supervisor.start();
+  const redis = new Redis(env.REDIS_URL, { connectionName: `${replica}-sessions`, maxRetriesPerRequest: 2 });
+  redis.on("error", (err) => logger.warn({ err: err.message }, "session store connection error"));
+  const sessionIdleMs = 30 * 60_000;
+  const sessions = new RedisSessionStore({ redis, idleMs: sessionIdleMs });
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -31,6 +37,9 @@ async function main(): Promise<void> {
     scoped.get("/api/health", async () => ({ status: "ok", replica, servers: supervisor.status() }));
     await scoped.register(gatewayApp, {
       supervisor,
+      bus,
+      sessions,
+      sessionIdleMs,
       metrics,
       logger,
       basePath: env.BASE_PATH,
@@ -40,6 +49,7 @@ async function main(): Promise<void> {
   app.addHook("onClose", async () => {
     await supervisor.close();
     await bus.close();
+    redis.disconnect();
   });
   closeOnSignals(app, logger);
   await app.listen({ host: env.HOST, port: env.PORT });

@@ -82,6 +82,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     await scoped.register(supervisorApp, { supervisor, settings, repository: () => repository, basePath: env.BASE_PATH });
     await scoped.register(gatewayApp, {
       supervisor,
+      bus,
       metrics,
       logger,
       basePath: env.BASE_PATH,

@@ -8,6 +8,12 @@ export interface HubEvents {
   "settings.changed": { revision: number };
   "catalog.changed": { server: string | null; version: number };
   "upstream.status": { server: string; state: UpstreamState };
-  "session.message": { sessionId: string; message: unknown };
+  "session.message": { sessionId: string; message: SessionRelayMessage };
 }
+
+/**
+ * Traffic for a client session held by another gateway replica: a JSON-RPC message for
+ * the replica that holds the session's stream, or a cancellation for the one running the request.
+ */
+export type SessionRelayMessage = { kind: "send"; json: string } | { kind: "cancel"; requestId: string | number };
 export type HubEventName = keyof HubEvents;
