@@ -1,7 +1,12 @@
 // Bundles an app's src/server.ts with everything it imports into one dist/server.js.
 // Workspace packages ship as TypeScript source, and pnpm's strict layout would not let
-// dist/ resolve a package's own npm dependencies, so the bundle carries them all.
+// dist/ resolve a package's own npm dependencies, so the bundle carries them all, except
+// packages that load files next to their own modules (PGlite's wasm and extensions),
+// which the app lists as its own dependencies instead.
+import { cp, readFile } from "node:fs/promises";
 import { build } from "esbuild";
+
+const EXTERNAL = ["@electric-sql/pglite", "@electric-sql/pglite-pgvector"];
 
 await build({
   entryPoints: ["src/server.ts"],
@@ -12,6 +17,13 @@ await build({
   format: "esm",
   sourcemap: true,
   logLevel: "warning",
+  external: EXTERNAL,
   // CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
   banner: { js: "import { createRequire as __mcphubRequire } from 'node:module'; const require = __mcphubRequire(import.meta.url);" },
 });
+
+// The database migrations travel with the bundle (packages/db finds them beside it).
+const pkg = JSON.parse(await readFile("package.json", "utf8"));
+if (pkg.dependencies?.["@mcphub/db"]) {
+  await cp("../../packages/db/migrations", "dist/migrations", { recursive: true });
+}

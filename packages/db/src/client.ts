@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -31,7 +32,10 @@ export interface DbOptions {
   maxConnections?: number;
 }
 
-const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
+/** Beside the source (packages/db/src → ../migrations) or beside an app's bundle (dist/migrations). */
+const MIGRATIONS = ["../migrations", "./migrations"]
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((dir) => existsSync(`${dir}/meta/_journal.json`))!;
 /** Arbitrary but fixed: every MCPHub service takes this advisory lock to migrate. */
 const MIGRATION_LOCK = 7_391_042;
 
