@@ -35,7 +35,7 @@ interface ServerEntry {
 
 /**
  * Owns the upstream connections and the catalog built from them. The settings come in
- * through `applySettings` (from the file watcher today, from revisions later); each
+ * through `applySettings` (from the SettingsService: file, API and revisions); each
  * change is applied as a diff so untouched servers keep running.
  */
 export class SupervisorService implements SupervisorPort {
@@ -71,8 +71,9 @@ export class SupervisorService implements SupervisorPort {
         entry.conn.start();
       }
     }
+    // settings.changed carries a settings revision id and is the SettingsService's to publish;
+    // what changed here is the catalog, announced by changed().
     this.changed(null);
-    this.opts.bus.publish("settings.changed", { revision: this.version });
     await Promise.all(stops);
   }
 
@@ -81,11 +82,14 @@ export class SupervisorService implements SupervisorPort {
   }
 
   status(): UpstreamStatus[] {
-    return [...this.servers.entries()].map(([name, entry]) =>
-      entry.conn
-        ? entry.conn.status()
-        : { name, type: entry.config.type, state: "disabled" as const, toolCount: 0, restarts: 0 },
-    );
+    return [...this.servers.entries()].map(([name, entry]) => {
+      if (!entry.conn) return { name, type: entry.config.type, state: "disabled" as const, toolCount: 0, restarts: 0 };
+      const status = entry.conn.status();
+      // The connection counts every tool the upstream lists; the status counts what clients can call.
+      const disabled = this.disabledTools(name, entry.config);
+      if (!disabled.size) return status;
+      return { ...status, toolCount: entry.conn.lists.tools.filter((t) => !disabled.has(t.name)).length };
+    });
   }
 
   async call(call: UpstreamCall): Promise<Record<string, unknown>> {

@@ -1,0 +1,232 @@
+/**
+ * `pnpm cluster`: the distributed topology as plain processes on this machine — the
+ * supervisor, N gateway replicas, and nginx in front (the same config template compose
+ * uses), against the local Postgres and Redis. Ctrl-C stops all of it.
+ *
+ *   pnpm cluster [--gateways 2] [--port 8080] [--run-dir .cluster] [--no-build]
+ *
+ * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mcphub, created if
+ * missing), REDIS_URL (redis://127.0.0.1:6379), MCPHUB_SETTING_PATH (./mcp_settings.json,
+ * created from the example), INTERNAL_TOKEN (generated when unset), LOG_LEVEL.
+ * Writes <run-dir>/state.json with every process's pid and port once all are healthy.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { delimiter, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+const { values: args } = parseArgs({
+  options: {
+    gateways: { type: "string", default: "2" },
+    port: { type: "string", default: "8080" },
+    "run-dir": { type: "string", default: join(root, ".cluster") },
+    "no-build": { type: "boolean", default: false },
+  },
+});
+
+interface Proc {
+  name: string;
+  port: number;
+  child: ChildProcess;
+}
+
+const procs: Proc[] = [];
+let stopping = false;
+
+function log(message: string): void {
+  process.stdout.write(`[cluster] ${message}\n`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Creates the database named in the URL when it does not exist yet. */
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const sql = postgres(admin.href, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql`select 1 from pg_database where datname = ${name}`;
+    if (rows.length === 0) {
+      await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`);
+      log(`created database ${name}`);
+    }
+  } finally {
+    await sql.end();
+  }
+}
+
+function start(name: string, port: number, command: string, argv: string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(command, argv, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => `[${name}] ${l}\n`)
+      .join("");
+  child.stdout!.on("data", (c: Buffer) => process.stdout.write(prefix(c)));
+  child.stderr!.on("data", (c: Buffer) => process.stderr.write(prefix(c)));
+  child.on("exit", (code, signal) => {
+    if (!stopping) log(`${name} exited (${signal ?? code}); the others keep running`);
+  });
+  const proc = { name, port, child };
+  procs.push(proc);
+  return proc;
+}
+
+async function waitHealthy(proc: Proc, path = "/api/health", timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with ${proc.child.exitCode}`);
+    const ok = await fetch(`http://127.0.0.1:${proc.port}${path}`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${proc.name} was not healthy within ${timeoutMs} ms`);
+}
+
+async function stopAll(): Promise<void> {
+  stopping = true;
+  const alive = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  await Promise.all(
+    alive.map(
+      (p) =>
+        new Promise<void>((res) => {
+          const force = setTimeout(() => p.child.kill("SIGKILL"), 8000);
+          p.child.once("exit", () => {
+            clearTimeout(force);
+            res();
+          });
+          // nginx stops at once on SIGTERM; the services close their upstreams first.
+          p.child.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+
+async function main(): Promise<void> {
+  const gateways = Number(args.gateways);
+  const port = Number(args.port);
+  if (!Number.isInteger(gateways) || gateways < 1) throw new Error("--gateways must be a whole number ≥ 1");
+  const runDir = resolve(args["run-dir"]!);
+  await mkdir(join(runDir, "logs"), { recursive: true });
+
+  const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/mcphub";
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const token = process.env.INTERNAL_TOKEN ?? randomBytes(24).toString("hex");
+  const settingsPath = resolve(process.env.MCPHUB_SETTING_PATH ?? "mcp_settings.json");
+  if (!existsSync(settingsPath)) {
+    await copyFile(join(root, "mcp_settings.example.json"), settingsPath);
+    log(`created ${settingsPath} from mcp_settings.example.json`);
+  }
+  await ensureDatabase(databaseUrl);
+
+  if (!args["no-build"]) {
+    log("building supervisor and gateway");
+    const built = spawnSync("pnpm", ["--filter", "@mcphub/supervisor", "--filter", "@mcphub/gateway", "build"], { cwd: root, stdio: "inherit" });
+    if (built.status !== 0) throw new Error("build failed");
+  }
+
+  const dataDir = join(runDir, "data");
+  await mkdir(dataDir, { recursive: true });
+  const common: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    INTERNAL_TOKEN: token,
+    MCPHUB_SETTING_PATH: settingsPath,
+    DATA_DIR: dataDir,
+    HOST: "127.0.0.1",
+    // The example's servers are named by their bins from the project's dependencies.
+    PATH: [process.env.PATH, join(root, "node_modules/.bin")].filter(Boolean).join(delimiter),
+  };
+
+  const supervisorPort = await freePort();
+  const supervisor = start("supervisor", supervisorPort, process.execPath, ["apps/supervisor/dist/server.js"], {
+    ...common,
+    PORT: String(supervisorPort),
+    REPLICA_ID: "supervisor",
+  });
+  await waitHealthy(supervisor);
+
+  const gws: Proc[] = [];
+  for (let i = 1; i <= gateways; i++) {
+    const gwPort = await freePort();
+    gws.push(
+      start(`gateway-${i}`, gwPort, process.execPath, ["apps/gateway/dist/server.js"], {
+        ...common,
+        PORT: String(gwPort),
+        REPLICA_ID: `gateway-${i}`,
+        SUPERVISOR_URL: `http://127.0.0.1:${supervisorPort}`,
+      }),
+    );
+  }
+  await Promise.all(gws.map((g) => waitHealthy(g)));
+
+  const template = await readFile(join(root, "infra/nginx/mcphub.conf.template"), "utf8");
+  const rendered = template
+    .replaceAll("${MCPHUB_GATEWAY_SERVERS}", gws.map((g) => `server 127.0.0.1:${g.port} max_fails=1 fail_timeout=5s;`).join("\n    "))
+    .replaceAll("${MCPHUB_SUPERVISOR_ADDR}", `127.0.0.1:${supervisorPort}`)
+    .replaceAll("${MCPHUB_LISTEN}", `127.0.0.1:${port}`);
+  await writeFile(join(runDir, "mcphub.conf"), rendered);
+  // A private nginx: its own prefix, pid file and temp paths, in the foreground.
+  await writeFile(
+    join(runDir, "nginx.conf"),
+    [
+      "daemon off;",
+      "worker_processes 2;",
+      `pid ${join(runDir, "nginx.pid")};`,
+      `error_log ${join(runDir, "logs/nginx-error.log")} warn;`,
+      "events { worker_connections 4096; }",
+      "http {",
+      `  access_log off;`,
+      ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${join(runDir, `${t}_temp`)};`),
+      `  include ${join(runDir, "mcphub.conf")};`,
+      "}",
+      "",
+    ].join("\n"),
+  );
+  const nginx = start("nginx", port, "nginx", ["-p", runDir, "-c", join(runDir, "nginx.conf")], process.env);
+  await waitHealthy(nginx);
+
+  const state = {
+    url: `http://127.0.0.1:${port}`,
+    supervisor: { pid: supervisor.child.pid, port: supervisorPort },
+    gateways: gws.map((g, i) => ({ id: `gateway-${i + 1}`, pid: g.child.pid, port: g.port })),
+    nginx: { pid: nginx.child.pid, port },
+  };
+  await writeFile(join(runDir, "state.json"), JSON.stringify(state, null, 2));
+  log(`ready: MCP at ${state.url}/mcp (${gateways} gateway replicas), settings API at ${state.url}/api/servers; Ctrl-C stops everything`);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    log("stopping");
+    void stopAll().then(() => process.exit(0));
+  });
+}
+
+main().catch(async (err) => {
+  console.error(`[cluster] ${(err as Error).message}`);
+  await stopAll();
+  process.exit(1);
+});
