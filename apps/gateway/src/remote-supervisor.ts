@@ -21,6 +21,8 @@ export interface RemoteSupervisorOptions {
   logger: Logger;
   /** Keep-alive connections to the supervisor. */
   connections?: number;
+  /** Re-read the catalog this often even without an event. */
+  pollMs?: number;
 }
 
 const EMPTY: CatalogSnapshot = {
@@ -60,6 +62,12 @@ export class RemoteSupervisor implements SupervisorPort {
       }),
       this.opts.bus.onReconnect(() => void this.refresh()),
     );
+    // Subscribed before the first fetch, so no change falls between the two.
+    await this.opts.bus.settled();
+    // A safety net under pub/sub, which may drop an event: re-read now and then.
+    const poll = setInterval(() => void this.refresh(), this.opts.pollMs ?? 5000);
+    poll.unref();
+    this.unsubscribe.push(() => clearInterval(poll));
     for (;;) {
       try {
         await this.fetchCatalog();

@@ -12,5 +12,7 @@ export interface Bus {
    * were missed, so a subscriber re-reads the state it caches. Never called in memory.
    */
   onReconnect(handler: () => void): () => void;
+  /** Resolves once every subscription made so far receives events (Redis confirms SUBSCRIBE asynchronously). */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }

@@ -31,6 +31,8 @@ export class MemoryBus implements Bus {
     return () => {};
   }
 
+  async settled(): Promise<void> {}
+
   async close(): Promise<void> {
     this.handlers.clear();
   }

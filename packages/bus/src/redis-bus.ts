@@ -27,6 +27,7 @@ export class RedisBus implements Bus {
   private readonly handlers = new Map<HubEventName, Set<Handler<never>>>();
   private readonly reconnectHandlers = new Set<() => void>();
   private everReady = false;
+  private pendingSubscriptions: Promise<unknown>[] = [];
   private closed = false;
 
   constructor(private readonly opts: RedisBusOptions) {
@@ -58,12 +59,17 @@ export class RedisBus implements Bus {
     let set = this.handlers.get(event);
     if (!set) {
       this.handlers.set(event, (set = new Set()));
-      this.sub.subscribe(this.prefix + event).catch((err) => this.opts.onError?.(err, `subscribe ${event}`));
+      this.pendingSubscriptions.push(this.sub.subscribe(this.prefix + event).catch((err) => this.opts.onError?.(err, `subscribe ${event}`)));
     }
     set.add(handler as Handler<never>);
     return () => {
       set.delete(handler as Handler<never>);
     };
+  }
+
+  async settled(): Promise<void> {
+    const pending = this.pendingSubscriptions.splice(0);
+    await Promise.all(pending);
   }
 
   onReconnect(handler: () => void): () => void {
