@@ -13,6 +13,8 @@ import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification,
 /** Protocol revisions served with sessions, newest first. */
 export const SESSION_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"];
 export const HUB_INFO = { name: "mcphub", version: "0.1.0" };
+/** The `tool` label of a refused call whose name the hub does not know. */
+export const UNKNOWN_TOOL_LABEL = "(unknown)";
 
 export interface DispatchContext {
   view: CatalogView;
@@ -173,8 +175,11 @@ export class McpDispatcher {
     if (owner) {
       const { server, inner } = owner;
       const info = ctx.snap.configured[server]!;
+      // The tool label takes only names the hub knows (listed by the server, or disabled in
+      // the settings): any other string a client sends would mint a metric series of its own.
+      const known = info.disabledTools.includes(inner) || ctx.snap.servers[server]?.tools.some((t) => t.name === inner) === true;
       const refuse = (why: string): never => {
-        this.metrics.toolCalls.inc({ server, tool: inner, status: "refused" });
+        this.metrics.toolCalls.inc({ server, tool: known ? inner : UNKNOWN_TOOL_LABEL, status: "refused" });
         throw new McpCallError(JsonRpcCode.InvalidParams, why, undefined, "refused");
       };
       if (!info.enabled) refuse(`tool "${name}" is not available: server "${server}" is disabled`);

@@ -11,25 +11,19 @@ export interface LoggerOptions {
   stream?: { write(line: string): void };
 }
 
+/** Keys whose values never reach a log line: tool arguments belong to the user, the rest carry secrets. */
+export const REDACTED_KEYS = ["arguments", "env", "headers", "authorization", "bearerAuthKey", "password"];
+
 /**
- * Keys whose values never reach a log line, wherever they sit in a logged object:
- * tool arguments belong to the user, env and headers carry upstream secrets.
+ * pino's redaction has no recursive wildcard, so each key is listed at every depth up to
+ * this one (an array index counts as a level): enough for a whole settings object
+ * (`settings.mcpServers.<name>.env`) or a call (`call.params.arguments`) logged as a field.
  */
-export const REDACTED_PATHS = [
-  "arguments",
-  "*.arguments",
-  "params.arguments",
-  "*.params.arguments",
-  "env",
-  "*.env",
-  "headers",
-  "*.headers",
-  "req.headers.authorization",
-  "bearerAuthKey",
-  "*.bearerAuthKey",
-  "password",
-  "*.password",
-];
+const REDACT_DEPTH = 4;
+
+export const REDACTED_PATHS = REDACTED_KEYS.flatMap((key) =>
+  Array.from({ length: REDACT_DEPTH + 1 }, (_, depth) => [...Array<string>(depth).fill("*"), key].join(".")),
+);
 
 export function createLogger(opts: LoggerOptions): Logger {
   const base = {
