@@ -36,6 +36,12 @@ export interface DbOptions {
 const MIGRATIONS = ["../migrations", "./migrations"]
   .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
   .find((dir) => existsSync(`${dir}/meta/_journal.json`))!;
+/**
+ * The embedded database holds settings revisions, keys and audit rows, not a working set
+ * worth caching: Postgres' default 128 MB of shared buffers would double the hub's memory.
+ */
+const PGLITE_CONF = ["shared_buffers = 8MB", "work_mem = 4MB", "maintenance_work_mem = 16MB", "temp_buffers = 2MB", "wal_buffers = 256kB"];
+
 /** Arbitrary but fixed: every MCPHub service takes this advisory lock to migrate. */
 const MIGRATION_LOCK = 7_391_042;
 
@@ -60,7 +66,7 @@ export async function openDatabase(opts: DbOptions): Promise<DbHandle> {
     }
   }
   await mkdir(opts.dataDir, { recursive: true });
-  const client = new PGlite(`${opts.dataDir}/pglite`, { extensions: { vector } });
+  const client = new PGlite(`${opts.dataDir}/pglite`, { extensions: { vector }, postgresqlconf: PGLITE_CONF });
   const pglite = drizzlePglite(client, { schema });
   await migratePglite(pglite, { migrationsFolder: MIGRATIONS });
   const db = pglite as unknown as Database;
