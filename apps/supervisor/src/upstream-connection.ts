@@ -1,4 +1,4 @@
-import { Client, ProtocolError, SdkError, SdkErrorCode, type StandardSchemaV1 } from "@modelcontextprotocol/client";
+import { Client, ProtocolError, SdkError, SdkErrorCode, SdkHttpError, SseError, type StandardSchemaV1 } from "@modelcontextprotocol/client";
 import type { ServerConfig } from "@mcphub/config";
 import {
   JsonRpcCode,
@@ -45,6 +45,8 @@ export interface ConnectionOptions {
 }
 
 const STDERR_TAIL_LINES = 20;
+const DEFAULT_MIN_BACKOFF_MS = 500;
+const DEFAULT_MAX_BACKOFF_MS = 30_000;
 const HUB_INFO = { name: "mcphub", version: "0.1.0" };
 
 /**
@@ -63,7 +65,10 @@ export class UpstreamConnection {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAt: number | undefined;
+  private readyAt = 0;
   private readonly stderrTail: string[] = [];
+  /** Clients of failed attempts still shutting their process down; stop() waits for them. */
+  private readonly closing = new Set<Promise<void>>();
   private readonly log: Logger;
   private readonly progress = new ProgressInterceptor("mcphub");
 
@@ -102,7 +107,16 @@ export class UpstreamConnection {
     const client = this.client;
     this.client = undefined;
     this.built = undefined;
-    if (client) await client.close().catch(() => {});
+    if (client) this.closeClient(client);
+    // Without this, a process still being closed after a failed attempt outlives the hub.
+    await Promise.all([...this.closing]);
+  }
+
+  private closeClient(client: Client): Promise<void> {
+    const done = client.close().catch(() => {});
+    this.closing.add(done);
+    void done.finally(() => this.closing.delete(done));
+    return done;
   }
 
   /** Forwards one request; failures become McpCallError with a message a user can act on. */
@@ -122,7 +136,8 @@ export class UpstreamConnection {
     try {
       return await client.request({ method, params }, passthrough, { timeout, signal: options.signal });
     } catch (err) {
-      throw this.toCallError(err, method, timeout);
+      if (!options.signal?.aborted && this.isConnectionLoss(err)) this.lose(client, `${method} failed: ${describeNetworkError(err)}`);
+      throw this.toCallError(err, method, timeout, options.signal);
     } finally {
       if (token) this.progress.unregister(token);
     }
@@ -137,7 +152,10 @@ export class UpstreamConnection {
     }, "unavailable");
   }
 
-  private toCallError(err: unknown, method: string, timeout: number): McpCallError {
+  private toCallError(err: unknown, method: string, timeout: number, signal: AbortSignal | undefined): McpCallError {
+    // The SDK rejects an aborted request with the same RequestTimeout code as a timed-out one;
+    // only the caller's signal tells a client's cancellation apart.
+    if (signal?.aborted) return new McpCallError(JsonRpcCode.RequestTimeout, `${method} was cancelled`, { server: this.name }, "cancelled");
     if (err instanceof ProtocolError) return new McpCallError(err.code, err.message, err.data);
     if (err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout) {
       return new McpCallError(JsonRpcCode.RequestTimeout, `server "${this.name}" did not answer ${method} within ${timeout} ms`, {
@@ -150,8 +168,10 @@ export class UpstreamConnection {
         server: this.name,
       }, "unavailable");
     }
-    if (err instanceof Error && err.name === "AbortError") {
-      return new McpCallError(JsonRpcCode.RequestTimeout, `${method} was cancelled`, undefined, "cancelled");
+    if (this.isConnectionLoss(err)) {
+      return new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${this.name}" could not be reached for ${method}: ${describeNetworkError(err)}`, {
+        server: this.name,
+      }, "unavailable");
     }
     return new McpCallError(JsonRpcCode.InternalError, `server "${this.name}" failed ${method}: ${(err as Error).message ?? String(err)}`);
   }
@@ -177,7 +197,12 @@ export class UpstreamConnection {
     this.built = built;
     this.client = client;
     client.fallbackNotificationHandler = async (n) => this.onNotification(client, n.method);
-    client.onerror = (err) => this.log.debug({ err: err.message }, "upstream transport error");
+    client.onerror = (err) => {
+      this.log.debug({ err: err.message }, "upstream transport error");
+      // A legacy SSE server keeps the session in its stream: when the stream drops, the
+      // session is gone even if the server comes back, and nothing would close the client.
+      if (this.config.type === "sse" && err instanceof SseError && this.state === "ready") this.lose(client, `stream lost: ${err.message}`);
+    };
 
     try {
       await withTimeout(client.connect(this.progress.wrap(built.transport)), this.opts.initTimeoutMs, () => `did not finish initialize within ${this.opts.initTimeoutMs} ms`);
@@ -187,13 +212,15 @@ export class UpstreamConnection {
     } catch (err) {
       if (this.client !== client || this.stopped) return;
       this.client = undefined;
-      await client.close().catch(() => {});
+      // Not awaited: closing a hung process takes seconds (stdin EOF, then signals), and
+      // the state and the backoff should not wait for it. stop() still does.
+      void this.closeClient(client);
       this.fail(this.describeFailure(err));
       return;
     }
-    // Only a connection that stays up resets the backoff; see onLost.
+    // Only a connection that stays up resets the backoff; see lose().
     client.onclose = () => this.onLost(client);
-    this.attempt = 0;
+    this.readyAt = Date.now();
     this.lastError = undefined;
     this.log.info({ tools: this.lists.tools.length, pid: built.pid() }, "upstream ready");
     this.setState("ready");
@@ -206,16 +233,36 @@ export class UpstreamConnection {
   }
 
   private onLost(client: Client): void {
+    const tail = this.stderrTail.slice(-3).join(" | ");
+    this.lose(client, this.config.type === "stdio" ? `process exited${tail ? ` (stderr: ${tail})` : ""}` : "connection closed");
+  }
+
+  /** A ready connection is gone: drop its client and reconnect with backoff. */
+  private lose(client: Client, error: string): void {
     if (this.client !== client || this.stopped) return;
     this.client = undefined;
-    const tail = this.stderrTail.slice(-3).join(" | ");
-    this.fail(this.config.type === "stdio" ? `process exited${tail ? ` (stderr: ${tail})` : ""}` : "connection closed", true);
+    void this.closeClient(client);
+    // A connection that outlived the longest wait was healthy: start the backoff over.
+    // One that dies soon after each start keeps doubling it, like a failed start does.
+    if (Date.now() - this.readyAt >= (this.opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS)) this.attempt = 0;
+    this.fail(error, true);
+  }
+
+  /**
+   * Whether a failed request means a remote server's connection is gone (unreachable, or
+   * it forgot our session: HTTP 404), rather than one request going wrong. A stdio
+   * server's loss shows as its process closing instead.
+   */
+  private isConnectionLoss(err: unknown): boolean {
+    if (this.config.type === "stdio") return false;
+    if (err instanceof SdkHttpError) return (err.data as { status?: number } | undefined)?.status === 404;
+    return err instanceof TypeError || err instanceof SseError;
   }
 
   private fail(error: string, wasReady = false): void {
     const delay = Math.min(
-      (this.opts.minBackoffMs ?? 500) * 2 ** this.attempt,
-      this.opts.maxBackoffMs ?? 30_000,
+      (this.opts.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS) * 2 ** this.attempt,
+      this.opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
     );
     this.attempt++;
     this.retryAt = Date.now() + delay;
@@ -279,6 +326,14 @@ async function listAll<T>(client: Client, method: string, key: string): Promise<
     if (!cursor) break;
   }
   return items;
+}
+
+/** fetch() fails with a bare "fetch failed"; the reason (ECONNREFUSED, ...) is in its cause. */
+function describeNetworkError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.code ?? cause?.message;
+  return detail && !message.includes(detail) ? `${message} (${detail})` : message;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {

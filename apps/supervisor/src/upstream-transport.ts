@@ -33,10 +33,16 @@ export function createUpstreamTransport(config: ServerConfig, hubEnv: NodeJS.Pro
         pid: () => transport.pid ?? undefined,
         onStderr(listener) {
           let partial = "";
-          transport.stderr?.on("data", (chunk: Buffer) => {
+          const stderr = transport.stderr;
+          stderr?.on("data", (chunk: Buffer) => {
             const lines = (partial + chunk.toString("utf8")).split("\n");
             partial = lines.pop() ?? "";
             for (const line of lines) if (line.trim()) listener(line);
+          });
+          // A dying process's last words often lack a newline ("fatal: ..." then exit).
+          stderr?.on("end", () => {
+            if (partial.trim()) listener(partial);
+            partial = "";
           });
         },
       };
