@@ -5,7 +5,7 @@ import {
   ReadResourceRequestParamsSchema,
 } from "@modelcontextprotocol/core";
 import { UriTemplate } from "@modelcontextprotocol/client";
-import { JsonRpcCode, McpCallError, type CatalogSnapshot, type SupervisorPort } from "@mcphub/contracts";
+import { describeState, JsonRpcCode, McpCallError, type CatalogSnapshot, type SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import type { CatalogView, Routed } from "./catalog-view.ts";
 import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
@@ -124,7 +124,7 @@ export class McpDispatcher {
     }
     const status = this.supervisor.status().find((s) => s.name === server);
     const why = status?.lastError ? `: ${status.lastError}` : "";
-    throw new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${server}" is ${status?.state ?? "unavailable"}${why}`, { server }, "unavailable");
+    throw new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${server}" ${describeState(status?.state)}${why}`, { server }, "unavailable");
   }
 
   private async callTool(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
@@ -196,7 +196,14 @@ export class McpDispatcher {
     const routed = ctx.view.prompts.get(name);
     if (routed) return routed;
     const owner = this.splitName(name, ctx);
-    if (owner && ctx.view.members.has(owner.server) && !ctx.snap.servers[owner.server]) this.unavailable(owner.server, ctx);
+    if (owner) {
+      const refuse = (why: string): never => {
+        throw new McpCallError(JsonRpcCode.InvalidParams, why, undefined, "refused");
+      };
+      if (!ctx.snap.configured[owner.server]?.enabled) refuse(`prompt "${name}" is not available: server "${owner.server}" is disabled`);
+      if (!ctx.view.members.has(owner.server)) refuse(`prompt "${name}" is not available here: server "${owner.server}" is not part of this group`);
+      if (!ctx.snap.servers[owner.server]) this.unavailable(owner.server, ctx);
+    }
     throw new McpCallError(JsonRpcCode.InvalidParams, `unknown prompt "${name}"`);
   }
 

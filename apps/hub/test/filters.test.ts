@@ -176,3 +176,16 @@ describe("a server that is not in the group", () => {
     expect(JSON.parse(text(await all.callTool({ name: "memory-read_graph", arguments: {} })))).toHaveProperty("entities");
   });
 });
+
+describe("prompts outside the endpoint", () => {
+  it("says why a prompt of a server outside the group, or of a disabled server, cannot be fetched", async () => {
+    // The group "picks" holds everything and off, not memory; everything's prompts are in the group.
+    const group = await client("/mcp/picks");
+    await expect(group.getPrompt({ name: "everything-simple-prompt" })).resolves.toBeDefined();
+    const global = await client("/mcp");
+    await expect(global.getPrompt({ name: "off-anything" })).rejects.toThrow(/server "off" is disabled/);
+    const withMemory = await client("/mcp/picks");
+    await expect(withMemory.getPrompt({ name: "memory-anything" })).rejects.toThrow(/server "memory" is not part of this group/);
+    await expect(global.getPrompt({ name: "nobody-anything" })).rejects.toThrow(/unknown prompt "nobody-anything"/);
+  });
+});

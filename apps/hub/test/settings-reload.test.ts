@@ -202,6 +202,30 @@ describe("settings hot reload", () => {
     expect(again.map((x) => x.name)).toContain("memory-search_nodes");
     expect(pidOf("memory")).toBe(memoryPid);
   });
+
+  it("applies a changed options.timeout to the running server without restarting it", async () => {
+    const probePid = pidOf("probe")!;
+    await write({ ...current, mcpServers: { ...current.mcpServers, probe: { ...current.mcpServers.probe, options: { timeout: 300 } } } });
+    const c = await connect(`${t.base}/mcp/probe`);
+    // The new timeout holds for the very next call, on the same process.
+    await waitUntil(
+      async () => {
+        try {
+          await c.callTool({ name: "sleep", arguments: { ms: 1500 } });
+          return false;
+        } catch (err) {
+          return /within 300 ms/.test((err as Error).message);
+        }
+      },
+      10_000,
+      "the 300 ms timeout to apply",
+    );
+    expect(pidOf("probe")).toBe(probePid);
+    const { options: _o, ...probe } = current.mcpServers.probe!;
+    await write({ ...current, mcpServers: { ...current.mcpServers, probe } });
+    await c.close();
+  });
+
   it("applies a group change without restarting anything: the group's sessions are told, picks hold for calls", async () => {
     const pids = { probe: pidOf("probe"), memory: pidOf("memory") };
     const group = (tools: string[]) => [{ id: "team", name: "team", servers: ["probe", { name: "memory", tools }] }];

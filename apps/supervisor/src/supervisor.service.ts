@@ -58,7 +58,9 @@ export class SupervisorService implements SupervisorPort {
         this.opts.metrics.upstreamUp.remove({ server: name });
         this.servers.delete(name);
       } else {
-        entry.config = cfg; // only tool overrides changed: no reconnect
+        // Only tool overrides or the timeout changed: no reconnect.
+        entry.config = cfg;
+        entry.conn?.updateConfig(cfg);
       }
     }
     this.settings = next;
@@ -222,8 +224,9 @@ export class SupervisorService implements SupervisorPort {
   }
 }
 
-/** What requires a reconnect when it changes: everything but the per-tool overrides. */
+/** What requires a reconnect when it changes: everything but the per-tool overrides and the request timeout. */
 function connectionKey(config: ServerConfig): string {
-  const { tools: _tools, ...rest } = config;
-  return canonicalJson(rest);
+  const { tools: _tools, options, ...rest } = config;
+  const { timeout: _timeout, ...otherOptions } = options ?? {};
+  return canonicalJson({ ...rest, options: otherOptions });
 }

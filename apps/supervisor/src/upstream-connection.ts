@@ -8,6 +8,7 @@ import {
   type McpResourceTemplate,
   type UpstreamState,
   type UpstreamStatus,
+  describeState,
 } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
 import { ProgressInterceptor } from "./progress-interceptor.ts";
@@ -74,10 +75,15 @@ export class UpstreamConnection {
 
   constructor(
     readonly name: string,
-    readonly config: ServerConfig,
+    private config: ServerConfig,
     private readonly opts: ConnectionOptions,
   ) {
     this.log = opts.logger.child({ server: name });
+  }
+
+  /** Takes settings that differ only in what needs no reconnect (tool overrides, timeout). */
+  updateConfig(config: ServerConfig): void {
+    this.config = config;
   }
 
   get timeoutMs(): number {
@@ -146,7 +152,7 @@ export class UpstreamConnection {
   private unavailableError(): McpCallError {
     const why = this.lastError ? `: ${this.lastError}` : "";
     const retry = this.retryAt ? ` (next attempt in ${Math.ceil(Math.max(0, this.retryAt - Date.now()) / 1000)} s)` : "";
-    return new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${this.name}" is ${this.state}${why}${retry}`, {
+    return new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${this.name}" ${describeState(this.state)}${why}${retry}`, {
       server: this.name,
       state: this.state,
     }, "unavailable");

@@ -13,3 +13,21 @@ export interface UpstreamStatus {
   retryInMs?: number;
   pid?: number;
 }
+
+/** "server "x" is restarting" — the state as a user reads it in an error message. */
+export function describeState(state: UpstreamState | undefined): string {
+  switch (state) {
+    case "connecting":
+      return "is still connecting";
+    case "failed":
+      return "failed to start";
+    case "restarting":
+      return "is restarting";
+    case "disabled":
+      return "is disabled";
+    case "ready":
+      return "is ready";
+    default:
+      return "is unavailable";
+  }
+}
