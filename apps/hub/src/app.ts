@@ -11,7 +11,10 @@ export interface HubOptions {
   /** The environment spawned servers inherit and settings expand from. */
   hubEnv: NodeJS.ProcessEnv;
   logger: Logger;
-  /** Where settings revisions live; false runs from the file alone (no REST writes). */
+  /**
+   * Where settings revisions live, opened on first need (the first API change or history
+   * read); false runs from the file alone and refuses API writes.
+   */
   database: DbOptions | false;
   /** Reconnect backoff bounds for upstreams (tests shorten them). */
   minBackoffMs?: number;
@@ -24,13 +27,8 @@ export interface Hub {
   supervisor: SupervisorService;
   settings: SettingsService;
   metrics: HubMetrics;
-  /**
-   * Applies the settings file and starts its upstreams (throws if the file is invalid),
-   * then opens the database in the background: PGlite's first start takes seconds and
-   * must not delay the MCP endpoints. `databaseReady` settles when it is attached.
-   */
+  /** Applies the settings file and starts its upstreams; throws if the file is invalid. */
   start(): Promise<void>;
-  databaseReady: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,15 +57,27 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     minBackoffMs: opts.minBackoffMs,
     maxBackoffMs: opts.maxBackoffMs,
   });
+  let db: Promise<DbHandle> | undefined;
+  const database = opts.database;
   const settings = new SettingsService({
     path: env.MCPHUB_SETTING_PATH,
     env: opts.hubEnv,
     logger,
     bus,
     apply: (s) => supervisor.applySettings(s),
+    // PGlite costs ~100 MB and, the very first time, seconds of initdb: a hub run from its
+    // settings file alone never pays for it; the first API change or history read does.
+    openRepository:
+      database === false
+        ? undefined
+        : async () => {
+            const started = Date.now();
+            db ??= openDatabase(database);
+            const handle = await db;
+            logger.info({ kind: handle.kind, ms: Date.now() - started }, "settings database opened");
+            return new SettingsRepository(handle.db);
+          },
   });
-  let repository: SettingsRepository | undefined;
-  let db: DbHandle | undefined;
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -79,7 +89,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
   });
   await app.register(async (scoped) => {
     await scoped.register(metricsPlugin, { metrics });
-    await scoped.register(supervisorApp, { supervisor, settings, repository: () => repository, basePath: env.BASE_PATH });
+    await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH });
     await scoped.register(gatewayApp, {
       supervisor,
       bus,
@@ -91,47 +101,20 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     });
   }, { prefix: env.BASE_PATH });
 
-  let resolveDb!: () => void;
-  let rejectDb!: (err: unknown) => void;
-  const databaseReady = new Promise<void>((res, rej) => {
-    resolveDb = res;
-    rejectDb = rej;
-  });
-  databaseReady.catch(() => {}); // reported in start(); awaiting it is optional
-
   app.addHook("onClose", async () => {
     settings.stop();
     await supervisor.stop();
-    await databaseReady.catch(() => {});
-    await db?.close();
+    const handle = await db?.catch(() => undefined);
+    await handle?.close();
     await bus.close();
   });
-
-  const attachDatabase = async (options: DbOptions) => {
-    const started = Date.now();
-    db = await openDatabase(options);
-    repository = new SettingsRepository(db.db);
-    await settings.attachRepository(repository);
-    logger.info({ kind: db.kind, ms: Date.now() - started }, "settings database attached");
-  };
 
   return {
     app,
     supervisor,
     settings,
     metrics,
-    databaseReady,
-    async start() {
-      await settings.start();
-      if (opts.database === false) {
-        resolveDb();
-        return;
-      }
-      attachDatabase(opts.database).then(resolveDb, (err) => {
-        logger.error({ err }, "could not open the settings database; settings stay file-only");
-        rejectDb(err);
-      });
-    },
+    start: () => settings.start(),
     close: () => app.close(),
   };
 }

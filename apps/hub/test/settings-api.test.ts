@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshDatabase } from "../../../test/helpers/postgres.ts";
 import { connect, startHub, waitUntil, type TestHub } from "./helpers/hub.ts";
@@ -121,14 +123,19 @@ describe("settings REST API over Postgres revisions", () => {
 });
 
 describe("settings REST API over PGlite (all-in-one)", () => {
-  it("attaches the embedded database after the endpoints are up and takes API writes", async () => {
-    const t = await startHub({ mcpServers: { everything: upstream.everything() } }, { database: true });
+  it("opens the embedded database on the first API change, recording the file first", async () => {
+    const t = await startHub({ mcpServers: { everything: upstream.everything() } }, { database: true, openDatabase: false });
     try {
+      // A hub run from its file alone never pays PGlite's memory and start-up.
+      expect(existsSync(join(t.dir, "data", "pglite"))).toBe(false);
       const res = await api(t, "POST", "/api/groups", { id: "lite", name: "Lite", servers: ["everything"] });
       expect(res.status).toBe(201);
+      expect(existsSync(join(t.dir, "data", "pglite"))).toBe(true);
       const { body } = await api(t, "GET", "/api/settings");
       expect(body.revision).toBe(2);
       expect((await fileOf(t)).groups[0].id).toBe("lite");
+      const revs = (await api(t, "GET", "/api/settings/revisions")).body.revisions;
+      expect(revs.map((r: Json) => r.source)).toEqual(["api", "file"]);
     } finally {
       await t.close();
     }

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { restErrorHandler } from "@mcphub/observability";
 import { settingsOpenApi } from "./openapi.ts";
-import type { SettingsRepository } from "./settings.repository.ts";
 import { settingsRoutes } from "./settings.routes.ts";
 import type { SettingsService } from "./settings.service.ts";
 import type { SupervisorService } from "./supervisor.service.ts";
@@ -9,8 +8,6 @@ import type { SupervisorService } from "./supervisor.service.ts";
 export interface SupervisorDeps {
   supervisor: SupervisorService;
   settings: SettingsService;
-  /** The revision store once the database is open. */
-  repository: () => SettingsRepository | undefined;
   /** The prefix this plugin is mounted under, for the OpenAPI document's paths. */
   basePath: string;
 }

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   tagReplica(app, replica);
   await app.register(metricsPlugin, { metrics });
-  await app.register(supervisorApp, { supervisor, settings, repository: () => repository, basePath: "" });
+  await app.register(supervisorApp, { supervisor, settings, basePath: "" });
   await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
   app.addHook("onClose", async () => {
     settings.stop();

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { HubError } from "@mcphub/contracts";
-import type { SettingsRepository } from "./settings.repository.ts";
 import type { RawSettings, SettingsService } from "./settings.service.ts";
 import type { SupervisorService } from "./supervisor.service.ts";
 
@@ -11,8 +10,6 @@ type RawGroup = Record<string, unknown> & { id: string; servers?: unknown[] };
 export interface SettingsRoutesDeps {
   settings: SettingsService;
   supervisor: SupervisorService;
-  /** For the revision history; absent until the database is attached. */
-  repository: () => SettingsRepository | undefined;
 }
 
 function body(req: FastifyRequest): Record<string, unknown> {
@@ -51,9 +48,7 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   });
 
   app.get("/api/settings/revisions", async () => {
-    const repo = deps.repository();
-    if (!repo) throw new HubError("HUB_NOT_READY", "the settings database is still starting", 503);
-    return { revisions: await repo.history(100) };
+    return { revisions: await settings.history(100) };
   });
 
   app.get("/api/servers", async () => ({

@@ -27,6 +27,11 @@ export interface SettingsServiceOptions {
   bus: Bus;
   /** Makes the settings run (the supervisor's applySettings). */
   apply: (settings: Settings) => Promise<void>;
+  /**
+   * Opens the revision store on first need (all-in-one: the embedded database costs memory
+   * and seconds, so a hub run from the file alone never opens it).
+   */
+  openRepository?: () => Promise<SettingsRepository>;
   debounceMs?: number;
 }
 
@@ -39,6 +44,7 @@ export interface SettingsServiceOptions {
 export class SettingsService {
   private current: CurrentSettings | undefined;
   private repo: SettingsRepository | undefined;
+  private opening: Promise<SettingsRepository> | undefined;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Serializes every change (file, API, database attach) so none is lost or reordered. */
@@ -68,26 +74,51 @@ export class SettingsService {
    * if it differs from the newest revision, since the user edited it while we were away.
    */
   attachRepository(repo: SettingsRepository): Promise<void> {
-    return this.enqueue(async () => {
-      this.repo = repo;
-      const latest = await repo.latest();
-      const current = this.current;
-      if (current && latest?.contentHash === current.hash) {
-        this.current = { ...current, revision: latest.id };
-        return;
-      }
-      if (current) {
-        const rev = await repo.insert({ settings: current.raw, contentHash: current.hash, source: "file", author: this.opts.path });
-        this.current = { ...current, revision: rev.id };
-        this.opts.bus.publish("settings.changed", { revision: rev.id });
-        return;
-      }
-      if (latest) {
-        const next = this.validate(latest.settings, `revision ${latest.id}`);
-        await this.accept(next, latest.id);
-        await this.writeFile(next.raw);
-      }
-    });
+    return this.enqueue(() => this.attach(repo));
+  }
+
+  /** The newest revisions, without their content; opens the store if needed. */
+  history(limit: number): ReturnType<SettingsRepository["history"]> {
+    return this.enqueue(async () => (await this.repository()).history(limit));
+  }
+
+  /** Runs inside the queue. */
+  private async attach(repo: SettingsRepository): Promise<void> {
+    this.repo = repo;
+    const latest = await repo.latest();
+    const current = this.current;
+    if (current && latest?.contentHash === current.hash) {
+      this.current = { ...current, revision: latest.id };
+      return;
+    }
+    if (current) {
+      const rev = await repo.insert({ settings: current.raw, contentHash: current.hash, source: "file", author: this.opts.path });
+      this.current = { ...current, revision: rev.id };
+      this.opts.bus.publish("settings.changed", { revision: rev.id });
+      return;
+    }
+    if (latest) {
+      const next = this.validate(latest.settings, `revision ${latest.id}`);
+      await this.accept(next, latest.id);
+      await this.writeFile(next.raw);
+    }
+  }
+
+  /** The attached store, or the lazily opened one; runs inside the queue. */
+  private async repository(): Promise<SettingsRepository> {
+    if (this.repo) return this.repo;
+    const open = this.opts.openRepository;
+    if (!open) throw new HubError("HUB_NOT_READY", "the settings database is still starting; retry in a few seconds", 503);
+    this.opening ??= open();
+    try {
+      const repo = await this.opening;
+      await this.attach(repo);
+      return repo;
+    } catch (err) {
+      this.opening = undefined;
+      this.opts.logger.error({ err }, "could not open the settings database");
+      throw new HubError("HUB_DATABASE_UNAVAILABLE", `the settings database could not be opened: ${(err as Error).message}`, 503);
+    }
   }
 
   /**
@@ -100,8 +131,8 @@ export class SettingsService {
       const base = this.settings;
       const next = this.validate(mutate(structuredClone(base.raw)), "request");
       if (next.hash === base.hash) return base;
-      if (!this.repo) throw new HubError("HUB_NOT_READY", "the settings database is still starting; retry in a few seconds", 503);
-      const rev = await this.repo.insert({ settings: next.raw, contentHash: next.hash, source: "api", author });
+      const repo = await this.repository();
+      const rev = await repo.insert({ settings: next.raw, contentHash: next.hash, source: "api", author });
       await this.writeFile(next.raw);
       await this.accept(next, rev.id);
       return this.current!;

@@ -26,6 +26,8 @@ export interface StartOptions {
   maxBackoffMs?: number;
   /** Open the settings database: PGlite in the test's directory (true) or a Postgres URL. Off by default: PGlite's first open takes seconds. */
   database?: boolean | string;
+  /** With `database`: open it before the test starts (default), or leave it to the first API use. */
+  openDatabase?: boolean;
   /** Wait until these servers are ready (default: every enabled server in the settings). */
   waitFor?: string[];
 }
@@ -58,7 +60,8 @@ export async function startHub(
   await hub.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = hub.app.server.address() as AddressInfo;
   await hub.start();
-  if (opts.database) await hub.databaseReady;
+  // Open the (lazily opened) database now, so tests start from the file's first revision.
+  if (opts.database && opts.openDatabase !== false) await hub.settings.history(1);
   const servers = (settings.mcpServers ?? {}) as Record<string, { enabled?: boolean }>;
   const wanted = opts.waitFor ?? Object.entries(servers).filter(([, s]) => s.enabled !== false).map(([n]) => n);
   await waitUntil(() => wanted.every((n) => hub.supervisor.status().find((s) => s.name === n)?.state === "ready"), 20_000, `servers ${wanted.join(", ")} ready`);
