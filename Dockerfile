@@ -11,4 +11,4 @@ ENV NODE_ENV=production
 # Upstream servers run from the image's node_modules (npx/uvx-style commands need the tools).
 COPY --from=build /app /app
 EXPOSE 3000
-CMD ["node", "apps/hub/dist/server.js"]
+CMD ["node", "--max-semi-space-size=2", "apps/hub/dist/server.js"]

@@ -1,8 +1,8 @@
-import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
+import Fastify from "fastify";
 import { hostname } from "node:os";
 import { ConfigError, parseEnv } from "@mcphub/config";
 import { openDatabase } from "@mcphub/db";
-import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica } from "@mcphub/observability";
+import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import authApp, { authServerOptions } from "./app.ts";
 import { authEnvSchema, resolveJwtSecret } from "./config.ts";
 import { createAuthRuntime } from "./runtime.ts";
@@ -28,11 +28,7 @@ async function main(): Promise<void> {
     registry: metrics.registry,
   });
 
-  const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    ...authServerOptions,
-  });
+  const app = Fastify(serviceFastifyOptions(logger, authServerOptions));
   tagReplica(app, replica);
   await app.register(metricsPlugin, { metrics });
   await app.register(authApp, {

@@ -128,8 +128,12 @@ export class McpDispatcher {
   }
 
   private async callTool(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
-    checkParams(CallToolRequestParamsSchema, req.params, req.method);
-    const params = req.params!;
+    const params = req.params ?? {};
+    // The common, well-formed call skips the schema walk; anything else gets the SDK's check and its message.
+    const args = params.arguments;
+    if (typeof params.name !== "string" || (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))) {
+      checkParams(CallToolRequestParamsSchema, params, req.method);
+    }
     const routed = this.routeTool(String(params.name), ctx);
     return this.forward(req, ctx, routed.server, { ...params, name: routed.name });
   }

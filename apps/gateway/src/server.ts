@@ -1,9 +1,9 @@
-import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
+import Fastify from "fastify";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { ConfigError, parseEnv, splitServiceEnvSchema } from "@mcphub/config";
 import { RedisBus } from "@mcphub/bus";
-import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica } from "@mcphub/observability";
+import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
 import { RedisSessionStore } from "./redis-session.store.ts";
@@ -25,12 +25,7 @@ async function main(): Promise<void> {
   const sessionIdleMs = 30 * 60_000;
   const sessions = new RedisSessionStore({ redis, idleMs: sessionIdleMs });
 
-  const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: env.MAX_BODY_BYTES,
-    routerOptions: { maxParamLength: 500 },
-  });
+  const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
   tagReplica(app, replica);
   await app.register(async (scoped) => {
     await scoped.register(metricsPlugin, { metrics });

@@ -1,9 +1,9 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Env } from "@mcphub/config";
 import { MemoryBus } from "@mcphub/bus";
 import { openDatabase, type DbHandle, type DbOptions } from "@mcphub/db";
 import { gatewayApp } from "@mcphub/gateway";
-import { HubMetrics, metricsPlugin, type Logger } from "@mcphub/observability";
+import { HubMetrics, metricsPlugin, type Logger, serviceFastifyOptions } from "@mcphub/observability";
 import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
 
 export interface HubOptions {
@@ -79,14 +79,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
           },
   });
 
-  const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    // Per-request log lines cost more than the proxying itself; metrics time every request instead.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: env.MAX_BODY_BYTES,
-    // Session ids and cursors are opaque; keep long query strings intact.
-    routerOptions: { maxParamLength: 500 },
-  });
+  const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
   await app.register(async (scoped) => {
     await scoped.register(metricsPlugin, { metrics });
     await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH });

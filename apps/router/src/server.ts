@@ -1,10 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
+import Fastify from "fastify";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ConfigError, parseEnv } from "@mcphub/config";
 import { RedisBus } from "@mcphub/bus";
 import { openDatabase } from "@mcphub/db";
-import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica } from "@mcphub/observability";
+import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import routerApp from "./app.ts";
 import { createEmbedder, routerEnvSchema } from "./config.ts";
 import { EmbeddingRepository } from "./embedding.repository.ts";
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   });
   logger.info({ model: embedder.model, backend: router.status().backend, database: db.kind }, "router starting");
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);
   await app.register(metricsPlugin, { metrics });
   app.get("/api/health", async () => ({ status: "ok", replica, index: router.status() }));

@@ -1,8 +1,8 @@
-import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
+import Fastify from "fastify";
 import { hostname } from "node:os";
 import { ConfigError, parseEnv, splitServiceEnvSchema } from "@mcphub/config";
 import { RedisBus } from "@mcphub/bus";
-import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica } from "@mcphub/observability";
+import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import supervisorApp from "./app.ts";
 import { internalRoutes } from "./internal.routes.ts";
 import { openDatabase } from "@mcphub/db";
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
   const repository = new SettingsRepository(db.db);
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);
   await app.register(metricsPlugin, { metrics });
   await app.register(supervisorApp, { supervisor, settings, basePath: "" });

@@ -3,3 +3,4 @@ export * from "./metrics.ts";
 export * from "./fastify-plugin.ts";
 export * from "./process.ts";
 export * from "./error-handler.ts";
+export * from "./fastify-options.ts";
