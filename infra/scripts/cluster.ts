@@ -1,13 +1,15 @@
 /**
  * `pnpm cluster`: the distributed topology as plain processes on this machine — the
- * supervisor, N gateway replicas, and nginx in front (the same config template compose
+ * supervisor, the router, the auth service, N gateway replicas, and nginx in front (the same config template compose
  * uses), against the local Postgres and Redis. Ctrl-C stops all of it.
  *
  *   pnpm cluster [--gateways 2] [--port 8080] [--run-dir .cluster] [--no-build]
  *
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mcphub, created if
  * missing), REDIS_URL (redis://127.0.0.1:6379), MCPHUB_SETTING_PATH (./mcp_settings.json,
- * created from the example), INTERNAL_TOKEN (generated when unset), LOG_LEVEL.
+ * created from the example), INTERNAL_TOKEN and JWT_SECRET (generated when unset), LOG_LEVEL,
+ * ADMIN_PASSWORD (else the auth service prints a generated one once).
+ * Every service runs from the one hub bundle with HUB_TARGETS=<service>.
  * Writes <run-dir>/state.json with every process's pid and port once all are healthy.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -21,6 +23,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
+const HUB_BUNDLE = "apps/hub/dist/server.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -140,8 +143,8 @@ async function main(): Promise<void> {
   await ensureDatabase(databaseUrl);
 
   if (!args["no-build"]) {
-    log("building supervisor and gateway");
-    const built = spawnSync("pnpm", ["--filter", "@mcphub/supervisor", "--filter", "@mcphub/gateway", "build"], { cwd: root, stdio: "inherit" });
+    log("building the hub bundle (every service runs from it)");
+    const built = spawnSync("pnpm", ["--filter", "@mcphub/hub", "build"], { cwd: root, stdio: "inherit" });
     if (built.status !== 0) throw new Error("build failed");
   }
 
@@ -152,6 +155,7 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     INTERNAL_TOKEN: token,
+    JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString("hex"),
     MCPHUB_SETTING_PATH: settingsPath,
     DATA_DIR: dataDir,
     HOST: "127.0.0.1",
@@ -159,32 +163,31 @@ async function main(): Promise<void> {
     PATH: [process.env.PATH, join(root, "node_modules/.bin")].filter(Boolean).join(delimiter),
   };
 
-  const supervisorPort = await freePort();
-  const supervisor = start("supervisor", supervisorPort, process.execPath, ["apps/supervisor/dist/server.js"], {
-    ...common,
-    PORT: String(supervisorPort),
-    REPLICA_ID: "supervisor",
-  });
-  await waitHealthy(supervisor);
+  const service = async (target: string, name: string, env: NodeJS.ProcessEnv = {}) => {
+    const servicePort = await freePort();
+    return start(name, servicePort, process.execPath, ["--max-semi-space-size=2", HUB_BUNDLE], {
+      ...common,
+      ...env,
+      HUB_TARGETS: target,
+      PORT: String(servicePort),
+      REPLICA_ID: name,
+    });
+  };
+  const supervisor = await service("supervisor", "supervisor");
+  const auth = await service("auth", "auth");
+  await Promise.all([waitHealthy(supervisor), waitHealthy(auth)]);
+  const supervisorUrl = `http://127.0.0.1:${supervisor.port}`;
+  const router = await service("router", "router", { SUPERVISOR_URL: supervisorUrl });
 
   const gws: Proc[] = [];
-  for (let i = 1; i <= gateways; i++) {
-    const gwPort = await freePort();
-    gws.push(
-      start(`gateway-${i}`, gwPort, process.execPath, ["apps/gateway/dist/server.js"], {
-        ...common,
-        PORT: String(gwPort),
-        REPLICA_ID: `gateway-${i}`,
-        SUPERVISOR_URL: `http://127.0.0.1:${supervisorPort}`,
-      }),
-    );
-  }
-  await Promise.all(gws.map((g) => waitHealthy(g)));
+  for (let i = 1; i <= gateways; i++) gws.push(await service("gateway", `gateway-${i}`, { SUPERVISOR_URL: supervisorUrl }));
+  await Promise.all([router, ...gws].map((p) => waitHealthy(p)));
 
   const template = await readFile(join(root, "infra/nginx/mcphub.conf.template"), "utf8");
   const rendered = template
     .replaceAll("${MCPHUB_GATEWAY_SERVERS}", gws.map((g) => `server 127.0.0.1:${g.port} max_fails=1 fail_timeout=5s;`).join("\n    "))
-    .replaceAll("${MCPHUB_SUPERVISOR_ADDR}", `127.0.0.1:${supervisorPort}`)
+    .replaceAll("${MCPHUB_SUPERVISOR_ADDR}", `127.0.0.1:${supervisor.port}`)
+    .replaceAll("${MCPHUB_AUTH_ADDR}", `127.0.0.1:${auth.port}`)
     .replaceAll("${MCPHUB_LISTEN}", `127.0.0.1:${port}`);
   await writeFile(join(runDir, "mcphub.conf"), rendered);
   // A private nginx: its own prefix, pid file and temp paths, in the foreground.
@@ -209,12 +212,14 @@ async function main(): Promise<void> {
 
   const state = {
     url: `http://127.0.0.1:${port}`,
-    supervisor: { pid: supervisor.child.pid, port: supervisorPort },
+    supervisor: { pid: supervisor.child.pid, port: supervisor.port },
+    router: { pid: router.child.pid, port: router.port },
+    auth: { pid: auth.child.pid, port: auth.port },
     gateways: gws.map((g, i) => ({ id: `gateway-${i + 1}`, pid: g.child.pid, port: g.port })),
     nginx: { pid: nginx.child.pid, port },
   };
   await writeFile(join(runDir, "state.json"), JSON.stringify(state, null, 2));
-  log(`ready: MCP at ${state.url}/mcp (${gateways} gateway replicas), settings API at ${state.url}/api/servers; Ctrl-C stops everything`);
+  log(`ready: MCP at ${state.url}/mcp (${gateways} gateway replicas), settings API at ${state.url}/api/servers, login at ${state.url}/api/auth/login; Ctrl-C stops everything`);
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -14,6 +14,8 @@ import { freePort, repoRoot } from "../helpers/processes.ts";
 interface ClusterState {
   url: string;
   supervisor: { pid: number; port: number };
+  router: { pid: number; port: number };
+  auth: { pid: number; port: number };
   gateways: { id: string; pid: number; port: number }[];
   nginx: { pid: number; port: number };
 }
@@ -44,7 +46,7 @@ beforeAll(async () => {
   const port = await freePort();
   cluster = spawn(process.execPath, ["--import", "tsx", "infra/scripts/cluster.ts", "--gateways", "2", "--port", String(port), "--run-dir", join(dir, "run")], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "warn" },
+    env: { ...process.env, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "warn", ADMIN_PASSWORD: "cluster-admin-password" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   cluster.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
@@ -135,8 +137,23 @@ describe("pnpm cluster", () => {
     await Promise.all(sessions.map((c) => c.close().catch(() => {})));
   }, 60_000);
 
+  it("routes logins through nginx to the auth service, and the router indexes the catalog", async () => {
+    const login = await fetch(`${state.url}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "admin", password: "cluster-admin-password" }),
+    });
+    expect(login.status).toBe(200);
+    expect(login.headers.get("x-mcphub-replica")).toBe("auth");
+    expect(((await login.json()) as { token: string }).token).toMatch(/^ey/);
+    await waitUntil(async () => {
+      const health = (await (await fetch(`http://127.0.0.1:${state.router.port}/api/health`)).json()) as { index: { ready: boolean; tools: number } };
+      return health.index.ready && health.index.tools > 5;
+    }, 20_000, "the router's index of the catalog");
+  });
+
   it("stops every process on Ctrl-C", async () => {
-    const pids = [state.supervisor.pid, state.nginx.pid, ...state.gateways.map((g) => g.pid)];
+    const pids = [state.supervisor.pid, state.router.pid, state.auth.pid, state.nginx.pid, ...state.gateways.map((g) => g.pid)];
     const exited = new Promise((r) => cluster.once("exit", r));
     cluster.kill("SIGINT");
     await exited;

@@ -19,8 +19,11 @@ describe("docker-compose.yml", () => {
     const template = await readFile(join(repoRoot, "infra/nginx/mcphub.conf.template"), "utf8");
     const needed = new Set([...template.matchAll(/\$\{(MCPHUB_[A-Z_]+)\}/g)].map((m) => m[1]));
     expect(Object.keys(compose.services.nginx.environment)).toEqual(expect.arrayContaining([...needed]));
-    expect(compose.services.gateway.command).toEqual(["node", "apps/gateway/dist/server.js"]);
-    expect(compose.services.supervisor.command).toEqual(["node", "apps/supervisor/dist/server.js"]);
+    // One image; HUB_TARGETS picks the service, as `pnpm cluster` does with the same bundle.
+    for (const name of ["gateway", "supervisor", "router", "auth"]) {
+      expect(compose.services[name].environment.HUB_TARGETS, name).toBe(name);
+      expect(compose.services[name].build, name).toBe(".");
+    }
     expect(compose.services.gateway.deploy.replicas).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,56 +1,6 @@
-import Fastify from "fastify";
-import { hostname } from "node:os";
-import { z } from "zod";
-import { ConfigError, parseEnv, splitServiceEnvSchema } from "@mcphub/config";
-import { RedisBus } from "@mcphub/bus";
-import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
-import gatewayApp from "./app.ts";
-import { Redis } from "ioredis";
-import { RedisSessionStore } from "./redis-session.store.ts";
-import { RemoteSupervisor } from "./remote-supervisor.ts";
+import { runMain } from "@mcphub/observability";
+import { runGateway } from "./main.ts";
 
-const gatewayEnvSchema = splitServiceEnvSchema.extend({ SUPERVISOR_URL: z.url() });
-
-/** A gateway replica as its own process: the MCP endpoints, talking to the supervisor over HTTP. */
-async function main(): Promise<void> {
-  const env = parseEnv(gatewayEnvSchema, process.env);
-  const replica = env.REPLICA_ID ?? `gateway@${hostname()}:${env.PORT}`;
-  const logger = createLogger({ level: env.LOG_LEVEL, file: env.LOG_FILE, service: "gateway" }).child({ replica });
-  const metrics = new HubMetrics();
-  const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
-  const supervisor = new RemoteSupervisor({ url: env.SUPERVISOR_URL, token: env.INTERNAL_TOKEN, bus, logger });
-  await supervisor.start();
-  const redis = new Redis(env.REDIS_URL, { connectionName: `${replica}-sessions`, maxRetriesPerRequest: 2 });
-  redis.on("error", (err) => logger.warn({ err: err.message }, "session store connection error"));
-  const sessionIdleMs = 30 * 60_000;
-  const sessions = new RedisSessionStore({ redis, idleMs: sessionIdleMs });
-
-  const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
-  tagReplica(app, replica);
-  await app.register(async (scoped) => {
-    await scoped.register(metricsPlugin, { metrics });
-    scoped.get("/api/health", async () => ({ status: "ok", replica, servers: supervisor.status() }));
-    await scoped.register(gatewayApp, {
-      supervisor,
-      bus,
-      sessions,
-      sessionIdleMs,
-      metrics,
-      logger,
-      basePath: env.BASE_PATH,
-      bodyLimit: env.MAX_BODY_BYTES,
-    });
-  }, { prefix: env.BASE_PATH });
-  app.addHook("onClose", async () => {
-    await supervisor.close();
-    await bus.close();
-    redis.disconnect();
-  });
-  closeOnSignals(app, logger);
-  await app.listen({ host: env.HOST, port: env.PORT });
-}
-
-main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(1);
-});
+// The process entry; main.ts reads the environment and starts the service (the hub's
+// HUB_TARGETS=<service> runs the same function).
+runMain(runGateway);

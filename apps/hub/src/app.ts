@@ -32,18 +32,12 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-const SUPPORTED_TARGETS = ["all", "gateway", "supervisor"];
-
 /**
  * The all-in-one hub: gateway and supervisor plugins in one Fastify instance, joined by
  * the in-process adapter (the supervisor service itself implements SupervisorPort) and
  * the in-memory bus.
  */
 export async function buildHub(opts: HubOptions): Promise<Hub> {
-  const targets = opts.env.HUB_TARGETS.split(",").map((t) => t.trim());
-  const unknown = targets.filter((t) => !SUPPORTED_TARGETS.includes(t));
-  if (unknown.length) throw new Error(`HUB_TARGETS: unknown or not yet available target(s) ${unknown.join(", ")}; use "all"`);
-
   const { logger, env } = opts;
   const metrics = new HubMetrics();
   const bus = new MemoryBus((err, event) => logger.error({ err, event }, "event handler failed"));

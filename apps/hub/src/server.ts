@@ -2,14 +2,35 @@ import { access, copyFile, mkdir } from "node:fs/promises";
 import { delimiter, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, envSchema, parseEnv } from "@mcphub/config";
-import { closeOnSignals, createLogger } from "@mcphub/observability";
+import { closeOnSignals, createLogger, runMain } from "@mcphub/observability";
 import { buildHub } from "./app.ts";
 
 // src/ and dist/ both sit two levels below the project root.
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
+/**
+ * HUB_TARGETS=all (the default) runs the all-in-one hub; one service's name runs that
+ * service alone, so one build (and one image) serves every container of the split topology.
+ */
+const SERVICES: Record<string, () => Promise<{ [name: string]: () => Promise<void> }>> = {
+  gateway: () => import("@mcphub/gateway/main"),
+  supervisor: () => import("@mcphub/supervisor/main"),
+  router: () => import("@mcphub/router/main"),
+  auth: () => import("@mcphub/auth/main"),
+};
+
 async function main(): Promise<void> {
   const env = parseEnv(envSchema, process.env);
+  const target = env.HUB_TARGETS.trim();
+  if (target !== "all") {
+    const load = SERVICES[target];
+    if (!load) {
+      throw new ConfigError("environment", [`HUB_TARGETS: "${target}" is not a service; use "all" (everything in one process) or one of ${Object.keys(SERVICES).join(", ")}`]);
+    }
+    const mod = await load();
+    const run = Object.values(mod).find((v): v is () => Promise<void> => typeof v === "function");
+    return run!();
+  }
   const logger = createLogger({ level: env.LOG_LEVEL, file: env.LOG_FILE, service: "hub" });
 
   if (!(await exists(env.MCPHUB_SETTING_PATH))) {
@@ -38,8 +59,4 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
-main().catch((err) => {
-  if (err instanceof ConfigError) console.error(err.message);
-  else console.error(err);
-  process.exit(1);
-});
+runMain(main);

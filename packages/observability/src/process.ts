@@ -33,3 +33,14 @@ export function tagReplica(app: FastifyInstance, replica: string): void {
     reply.raw.setHeader("x-mcphub-replica", replica);
   });
 }
+
+/**
+ * Runs a service's main function as the process: a configuration error prints its message
+ * alone (every bad variable, one per line), anything else its stack; both exit 1.
+ */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error && err.name === "ConfigError" ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,47 @@
+import Fastify from "fastify";
+import { hostname } from "node:os";
+import { parseEnv, splitServiceEnvSchema } from "@mcphub/config";
+import { RedisBus } from "@mcphub/bus";
+import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
+import supervisorApp from "./app.ts";
+import { internalRoutes } from "./internal.routes.ts";
+import { openDatabase } from "@mcphub/db";
+import { SettingsRepository } from "./settings.repository.ts";
+import { SettingsService } from "./settings.service.ts";
+import { SupervisorService } from "./supervisor.service.ts";
+
+/** The supervisor as its own process: upstream connections, catalog, settings, /internal API. */
+export async function runSupervisor(): Promise<void> {
+  const env = parseEnv(splitServiceEnvSchema, process.env);
+  const replica = env.REPLICA_ID ?? `supervisor@${hostname()}`;
+  const logger = createLogger({ level: env.LOG_LEVEL, file: env.LOG_FILE, service: "supervisor" });
+  const metrics = new HubMetrics();
+  const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
+  const supervisor = new SupervisorService({
+    initTimeoutMs: env.INIT_TIMEOUT,
+    requestTimeoutMs: env.REQUEST_TIMEOUT,
+    hubEnv: process.env,
+    logger,
+    metrics,
+    bus,
+  });
+  const settings = new SettingsService({ path: env.MCPHUB_SETTING_PATH, env: process.env, logger, bus, apply: (s) => supervisor.applySettings(s) });
+  const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
+  const repository = new SettingsRepository(db.db);
+
+  const app = Fastify(serviceFastifyOptions(logger));
+  tagReplica(app, replica);
+  await app.register(metricsPlugin, { metrics });
+  await app.register(supervisorApp, { supervisor, settings, basePath: "" });
+  await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
+  app.addHook("onClose", async () => {
+    settings.stop();
+    await supervisor.stop();
+    await db.close();
+    await bus.close();
+  });
+  closeOnSignals(app, logger);
+  await app.listen({ host: env.HOST, port: env.PORT });
+  await settings.start();
+  await settings.attachRepository(repository);
+}
