@@ -1,3 +1,2 @@
 export { default as gatewayApp, type GatewayDeps } from "./app.ts";
 export { MemorySessionStore, type SessionRecord, type SessionStore } from "./session.store.ts";
-export { RemoteSupervisor, type RemoteSupervisorOptions } from "./remote-supervisor.ts";

@@ -7,7 +7,7 @@ import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, se
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
 import { RedisSessionStore } from "./redis-session.store.ts";
-import { RemoteSupervisor } from "./remote-supervisor.ts";
+import { RemoteSupervisor } from "@mcphub/supervisor-client";
 
 const gatewayEnvSchema = splitServiceEnvSchema.extend({ SUPERVISOR_URL: z.url() });
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { HubError } from "@mcphub/contracts";
 import { restErrorHandler } from "@mcphub/observability";
 import type { RouterService } from "./router.service.ts";
-import { ROUTER_PATHS, type SearchRequest, type SearchResponse } from "./search.contract.ts";
+import { ROUTER_PATHS, type SearchRequest, type SearchResponse } from "@mcphub/contracts";
 
 export interface RouterDeps {
   router: RouterService;

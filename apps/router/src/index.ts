@@ -1,11 +1,9 @@
 export { default as routerApp, type RouterDeps } from "./app.ts";
 export { RouterService, type RouterServiceOptions, type IndexStatus, type SyncReport } from "./router.service.ts";
 export { EmbeddingRepository } from "./embedding.repository.ts";
-export { RemoteCatalog, type RemoteCatalogOptions } from "./remote-catalog.ts";
 export { routerMetrics, type RouterMetrics } from "./router.metrics.ts";
 export { createEmbedder, routerEnvSchema, type EmbeddingConfig, type RouterEnv } from "./config.ts";
 export type { Embedder } from "./embedder.ts";
 export { LocalEmbedder } from "./local.embedder.ts";
 export { OpenAIEmbedder, EmbeddingError } from "./openai.embedder.ts";
-export * from "./search.contract.ts";
 export { StaticCatalog } from "./static-catalog.ts";

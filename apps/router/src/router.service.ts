@@ -4,7 +4,7 @@ import type { Embedder } from "./embedder.ts";
 import { EmbeddingError } from "./openai.embedder.ts";
 import type { EmbeddingRepository, ToolEmbedding, VectorMatch } from "./embedding.repository.ts";
 import type { RouterMetrics } from "./router.metrics.ts";
-import { searchRequestSchema, type CatalogSource, type RouterPort, type SearchRequest, type SearchResult } from "./search.contract.ts";
+import { searchRequestSchema, type CatalogSource, type RouterPort, type SearchRequest, type SearchResult } from "@mcphub/contracts";
 import { catalogTools, contentHash, type ToolItem } from "./tool-text.ts";
 
 export interface RouterServiceOptions {

@@ -1,5 +1,5 @@
 import type { CatalogSnapshot, McpObject } from "@mcphub/contracts";
-import type { CatalogSource } from "./search.contract.ts";
+import type { CatalogSource } from "@mcphub/contracts";
 
 /**
  * A catalog source over tool lists given by the caller rather than by a supervisor: for

@@ -4,6 +4,7 @@ import {
   JsonRpcCode,
   McpCallError,
   type McpObject,
+  type ServerCatalog,
   type McpResource,
   type McpResourceTemplate,
   type UpstreamState,
@@ -22,14 +23,8 @@ const passthrough: StandardSchemaV1<unknown, Record<string, unknown>> = {
   "~standard": { version: 1, vendor: "mcphub", validate: (value) => ({ value: value as Record<string, unknown> }) },
 };
 
-export interface UpstreamLists {
-  capabilities: Record<string, unknown>;
-  instructions?: string;
-  tools: McpObject[];
-  prompts: McpObject[];
-  resources: McpResource[];
-  resourceTemplates: McpResourceTemplate[];
-}
+/** What an upstream offers, as the catalog keeps it per server. */
+export type UpstreamLists = Omit<ServerCatalog, "server" | "version">;
 
 export interface ConnectionOptions {
   initTimeoutMs: number;

@@ -5,3 +5,4 @@ export * from "./supervisor-port.ts";
 export * from "./events.ts";
 export * from "./internal-api.ts";
 export * from "./errors.ts";
+export * from "./router-api.ts";

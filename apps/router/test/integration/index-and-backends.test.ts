@@ -14,7 +14,7 @@ import { OpenAIEmbedder } from "../../src/openai.embedder.ts";
 import { startFakeOpenAI } from "../fake-openai.ts";
 import { routerMetrics } from "../../src/router.metrics.ts";
 import { RouterService } from "../../src/router.service.ts";
-import type { SearchRequest } from "../../src/search.contract.ts";
+import type { SearchRequest } from "@mcphub/contracts";
 import { StaticCatalog } from "../../src/static-catalog.ts";
 
 /**

@@ -1,8 +1,7 @@
 import type { Bus } from "@mcphub/bus";
-import { INTERNAL_PATHS, type CatalogSnapshot, type InternalCatalogResponse } from "@mcphub/contracts";
+import { INTERNAL_PATHS, type CatalogSnapshot, type CatalogSource, type InternalCatalogResponse, type UpstreamStatus } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
 import { Pool } from "undici";
-import type { CatalogSource } from "./search.contract.ts";
 
 export interface RemoteCatalogOptions {
   url: string;
@@ -11,9 +10,11 @@ export interface RemoteCatalogOptions {
   logger: Logger;
   /** Re-read the catalog this often even without an event. */
   pollMs?: number;
+  /** Keep-alive connections to the supervisor (a gateway forwards calls over the same pool). */
+  connections?: number;
 }
 
-/** Version -1: nothing read yet (the router does not index an unknown catalog). */
+/** Version -1: nothing read yet (a router does not index an unknown catalog). */
 const EMPTY: CatalogSnapshot = {
   version: -1,
   nameSeparator: "-",
@@ -24,14 +25,17 @@ const EMPTY: CatalogSnapshot = {
 };
 
 /**
- * The catalog read from the supervisor's `GET /internal/catalog`, for a router in its own
- * process: fetched at start (retrying until the supervisor answers), again on `catalog.changed`,
- * after a bus gap, and now and then as a net under pub/sub, which may drop an event.
+ * The catalog read from the supervisor's `GET /internal/catalog`, for a gateway or router in
+ * its own process: fetched at start (retrying until the supervisor answers), again on
+ * `catalog.changed`, after a bus gap, and now and then as a net under pub/sub, which may
+ * drop an event. Reads are from the cache, so a tools/list never waits on the network.
  */
 export class RemoteCatalog implements CatalogSource {
   private snapshot: CatalogSnapshot = EMPTY;
-  private readonly pool: Pool;
-  private readonly headers: Record<string, string>;
+  private statuses: UpstreamStatus[] = [];
+  /** Shared with RemoteSupervisor's calls. */
+  readonly pool: Pool;
+  readonly headers: Record<string, string>;
   private refreshing: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -39,7 +43,7 @@ export class RemoteCatalog implements CatalogSource {
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly opts: RemoteCatalogOptions) {
-    this.pool = new Pool(opts.url, { connections: 2 });
+    this.pool = new Pool(opts.url, { connections: opts.connections ?? 2, pipelining: 1 });
     this.headers = { authorization: `Bearer ${opts.token}` };
   }
 
@@ -69,6 +73,11 @@ export class RemoteCatalog implements CatalogSource {
 
   catalog(): CatalogSnapshot {
     return this.snapshot;
+  }
+
+  /** Upstream states as of the last read. */
+  status(): UpstreamStatus[] {
+    return this.statuses;
   }
 
   onCatalogChanged(listener: () => void): () => void {
@@ -111,6 +120,7 @@ export class RemoteCatalog implements CatalogSource {
     const body = (await res.body.json()) as InternalCatalogResponse;
     const changed = body.catalog.version !== this.snapshot.version;
     this.snapshot = body.catalog;
+    this.statuses = body.status;
     if (changed) for (const l of this.listeners) l();
   }
 }

@@ -1,6 +1,5 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
-import type { SupervisorPort } from "@mcphub/contracts";
-import { searchRequestSchema, type CatalogSource } from "./search.contract.ts";
+import { searchRequestSchema, type CatalogSource, type SupervisorPort } from "@mcphub/contracts";
 import { StaticCatalog } from "./static-catalog.ts";
 
 describe("search contract", () => {

@@ -1,10 +1,7 @@
 import { z } from "zod";
-import type { CatalogSnapshot } from "@mcphub/contracts";
+import type { CatalogSnapshot } from "./catalog.ts";
 
-/*
- * The router's internal HTTP API (DESIGN.md, "Contracts"), called by gateways for `$smart`.
- * It belongs in packages/contracts beside the supervisor's; it lives here until it moves.
- */
+/** The router's internal HTTP API (DESIGN.md, "Contracts"), called by gateways for `$smart`. */
 export const ROUTER_PATHS = {
   search: "/internal/search",
 } as const;

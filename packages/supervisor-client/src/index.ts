@@ -1,0 +1,2 @@
+export * from "./remote-catalog.ts";
+export * from "./remote-supervisor.ts";
