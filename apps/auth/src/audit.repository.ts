@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import { auditLogs, queryRows, type Database } from "@mcphub/db";
 import type { AuditEvent } from "./audit-event.ts";
 

@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from "node:net";
+import { freePort } from "../../../test/helpers/processes.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, startHub, text, waitUntil, type TestHub } from "./helpers/hub.ts";
 import { upstream } from "./helpers/servers.ts";
@@ -12,14 +12,6 @@ const SECRET_HEADER = "hdr-secret-c02f5d93-DO-NOT-LOG";
 
 let t: TestHub;
 
-/** A loopback port nobody listens on (bound, then released). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   const closedPort = await freePort();

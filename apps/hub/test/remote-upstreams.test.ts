@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
-import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo } from "node:net";
+import { connect as tcpConnect, type AddressInfo } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../../../test/helpers/processes.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, startHub, text, waitUntil, type TestHub } from "./helpers/hub.ts";
 import { EVERYTHING_JS, upstream } from "./helpers/servers.ts";
@@ -42,13 +43,6 @@ async function recordingProxy(targetPort: number): Promise<{ port: number; seen:
   return { port: (server.address() as AddressInfo).port, seen, server };
 }
 
-async function freePort(): Promise<number> {
-  const srv = createTcpServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,10 +1,10 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../../../test/helpers/processes.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpstreamStatus } from "@mcphub/contracts";
 import { alive, startHub, waitUntil } from "./helpers/hub.ts";
@@ -93,13 +93,6 @@ describe("the product process (node apps/hub/dist/server.js)", () => {
     await Promise.all(productDirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
-  async function freePort(): Promise<number> {
-    const srv = createServer();
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    const { port } = srv.address() as AddressInfo;
-    await new Promise((r) => srv.close(r));
-    return port;
-  }
 
   /** Starts the built hub; PATH keeps node but not the project's .bin, which the hub must add itself. */
   async function startProduct(settingsPath: string, dataDir: string, extraEnv: Record<string, string> = {}) {
