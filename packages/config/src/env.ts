@@ -19,7 +19,8 @@ const flag = z
 /** The environment variables every MCPHub process understands (DESIGN.md, "Environment"). */
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  HOST: z.string().default("0.0.0.0"),
+  /** Loopback by default: the MCP endpoints and the settings API are not authenticated yet. */
+  HOST: z.string().default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   BASE_PATH: z
     .string()
