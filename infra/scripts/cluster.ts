@@ -173,9 +173,12 @@ async function main(): Promise<void> {
       REPLICA_ID: name,
     });
   };
-  const supervisor = await service("supervisor", "supervisor");
   const auth = await service("auth", "auth");
-  await Promise.all([waitHealthy(supervisor), waitHealthy(auth)]);
+  await waitHealthy(auth);
+  // Gateways and the supervisor check every client's credential with the auth service.
+  common.AUTH_URL = `http://127.0.0.1:${auth.port}`;
+  const supervisor = await service("supervisor", "supervisor");
+  await waitHealthy(supervisor);
   const supervisorUrl = `http://127.0.0.1:${supervisor.port}`;
   const router = await service("router", "router", { SUPERVISOR_URL: supervisorUrl });
 

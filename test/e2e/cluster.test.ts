@@ -25,16 +25,31 @@ let cluster: ChildProcess;
 let state: ClusterState;
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 const output: string[] = [];
+/** An admin's session token and an unrestricted API key, made in beforeAll. */
+let adminToken: string;
+let apiKey: string;
 
-/** An SDK client whose every HTTP response's replica header is recorded. */
-async function client(seen: string[] = []): Promise<Client> {
+async function json(path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${state.url}${path}`, {
+    method: init.method ?? (init.body ? "POST" : "GET"),
+    headers: { ...(init.body ? { "content-type": "application/json" } : {}), ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+    body: init.body ? JSON.stringify(init.body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
+
+/** An SDK client (with an API key) whose every HTTP response's replica header is recorded. */
+async function client(seen: string[] = [], key = apiKey, path = "/mcp"): Promise<Client> {
   const c = new Client({ name: "cluster-e2e", version: "1" });
   const tracking: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set("authorization", `Bearer ${key}`);
+    const res = await fetch(input, { ...init, headers });
     seen.push(res.headers.get("x-mcphub-replica") ?? "?");
     return res;
   };
-  await c.connect(new StreamableHTTPClientTransport(new URL(`${state.url}/mcp`), { fetch: tracking }));
+  await c.connect(new StreamableHTTPClientTransport(new URL(`${state.url}${path}`), { fetch: tracking }));
   return c;
 }
 
@@ -59,6 +74,12 @@ beforeAll(async () => {
     const health = await fetch(`${state.url}/api/health`).then((r) => r.json() as Promise<{ servers: { state: string }[] }>, () => ({ servers: [] }));
     return health.servers.length === 2 && health.servers.every((s) => s.state === "ready");
   }, 30_000, "upstreams ready behind nginx");
+  const login = await json("/api/auth/login", { body: { username: "admin", password: "cluster-admin-password" } });
+  expect(login.status).toBe(200);
+  adminToken = login.body.token;
+  const key = await json("/api/keys", { token: adminToken, body: { name: "e2e", accessType: "all" } });
+  expect(key.status).toBe(201);
+  apiKey = key.body.key;
 }, 120_000);
 
 afterAll(async () => {
@@ -84,15 +105,11 @@ describe("pnpm cluster", () => {
 
   it("shows a settings change made through the API on every replica within a second", async () => {
     const started = Date.now();
-    const res = await fetch(`${state.url}/api/servers`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "memory", ...upstream.memory(join(dir, "memory.jsonl")) }),
-    });
+    const res = await json("/api/servers", { token: adminToken, body: { name: "memory", ...upstream.memory(join(dir, "memory.jsonl")) } });
     expect(res.status).toBe(201);
     const visible = async (port: number) => {
       const c = new Client({ name: "replica-probe", version: "1" });
-      await c.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+      await c.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${apiKey}` } } }));
       const names = (await c.listTools()).tools.map((t) => t.name);
       await c.close();
       return names.includes("memory-read_graph");
@@ -136,6 +153,46 @@ describe("pnpm cluster", () => {
     console.log(`replica kill: ${failures} failed calls; per session after the kill: ${ok.map((o) => o.after).join(", ")}`);
     await Promise.all(sessions.map((c) => c.close().catch(() => {})));
   }, 60_000);
+
+  it("refuses MCP clients without a credential, naming the protected-resource metadata (RFC 9728)", async () => {
+    const res = await fetch(`${state.url}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
+    });
+    expect(res.status).toBe(401);
+    const challenge = res.headers.get("www-authenticate") ?? "";
+    const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
+    expect(metadataUrl).toBe(`${state.url}/.well-known/oauth-protected-resource`);
+    const metadata = (await (await fetch(metadataUrl!)).json()) as { resource: string };
+    expect(metadata.resource).toBe(`${state.url}/mcp`);
+    const wrong = await fetch(`${state.url}/mcp`, { method: "POST", headers: { authorization: "Bearer mcphub_wrong", "content-type": "application/json" }, body: "{}" });
+    expect(wrong.status).toBe(401);
+  });
+
+  it("holds an API key's scope for lists and calls, on every replica", async () => {
+    const scoped = await json("/api/keys", { token: adminToken, body: { name: "only-everything", accessType: "servers", allowedServers: ["everything"] } });
+    const c = await client([], scoped.body.key);
+    const names = (await c.listTools()).tools.map((t) => t.name);
+    expect(names).toContain("everything-echo");
+    expect(names.some((n) => n.startsWith("probe-"))).toBe(false);
+    await expect(c.callTool({ name: "probe-pid", arguments: {} })).rejects.toThrow(/probe/);
+    await c.close();
+    await expect(client([], scoped.body.key, "/mcp/probe")).rejects.toThrow();
+    // Revoked: refused (within the gateways' 5 s credential cache).
+    expect((await json(`/api/keys/${scoped.body.apiKey.id}`, { method: "DELETE", token: adminToken })).status).toBe(204);
+    await waitUntil(async () => (await client([], scoped.body.key).then((x) => x.close().then(() => false), () => true)), 15_000, "the revoked key refused");
+  });
+
+  it("keeps the settings API for admins signed in", async () => {
+    expect((await json("/api/servers")).status).toBe(401);
+    expect((await json("/api/servers", { token: apiKey })).status).toBe(403);
+    const user = await json("/api/users", { token: adminToken, body: { username: "viewer", password: "viewer-password-1" } });
+    expect(user.status).toBe(201);
+    const viewer = await json("/api/auth/login", { body: { username: "viewer", password: "viewer-password-1" } });
+    expect((await json("/api/servers", { token: viewer.body.token })).status).toBe(403);
+    expect((await json("/api/servers", { token: adminToken })).status).toBe(200);
+  });
 
   it("routes logins through nginx to the auth service, and the router indexes the catalog", async () => {
     const login = await fetch(`${state.url}/api/auth/login`, {

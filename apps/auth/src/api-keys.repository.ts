@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { apiKeys, users, type Database } from "@mcphub/db";
-import type { AccessType, Role } from "./principal.ts";
+import type { AccessType, Role } from "@mcphub/contracts";
 
 export interface ApiKeyRow {
   id: string;

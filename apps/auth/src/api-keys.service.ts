@@ -3,7 +3,7 @@ import type { Logger } from "@mcphub/observability";
 import type { AuditSink } from "./audit-event.ts";
 import { record } from "./audit-record.ts";
 import { authFailure, forbidden, notFound } from "./errors.ts";
-import type { AccessType, Principal } from "./principal.ts";
+import type { AccessType, Principal } from "@mcphub/contracts";
 import type { ApiKeyRow, ApiKeysRepository, ApiKeyWithOwner } from "./api-keys.repository.ts";
 import type { Actor } from "./users.service.ts";
 

@@ -1,6 +1,6 @@
 import { authFailure } from "./errors.ts";
 import { API_KEY_PREFIX, type ApiKeysService } from "./api-keys.service.ts";
-import type { AuthenticateRequest, Principal, Role } from "./principal.ts";
+import type { AuthenticateRequest, Principal, Role } from "@mcphub/contracts";
 import type { UserRow } from "./users.repository.ts";
 import { passwordFingerprint, type UsersService } from "./users.service.ts";
 

@@ -1,6 +1,6 @@
 import { HubError } from "@mcphub/contracts";
 import type { z } from "zod";
-import type { AuthFailureReason } from "./principal.ts";
+import type { AuthFailureReason } from "@mcphub/contracts";
 
 const MESSAGES: Record<AuthFailureReason, string> = {
   missing_credentials: "no credentials: send Authorization: Bearer <token> or an API key",

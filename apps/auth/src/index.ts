@@ -5,4 +5,4 @@ export { AuthenticationService } from "./authn.service.ts";
 export { AuditProducer, DirectAuditSink, AUDIT_STREAM } from "./audit.producer.ts";
 export { AuditConsumer } from "./audit.consumer.ts";
 export { auditEventSchema, type AuditEvent, type AuditEventInput, type AuditSink } from "./audit-event.ts";
-export * from "./principal.ts";
+export * from "@mcphub/contracts";

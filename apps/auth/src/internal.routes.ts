@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { AuthenticationService } from "./authn.service.ts";
 import { parseInput } from "./errors.ts";
-import { INTERNAL_AUTH_PATH, type AuthenticateResponse } from "./principal.ts";
+import { INTERNAL_AUTH_PATH, type AuthenticateResponse } from "@mcphub/contracts";
 
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);

@@ -1,6 +1,6 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { users, type Database } from "@mcphub/db";
-import type { Role } from "./principal.ts";
+import type { Role } from "@mcphub/contracts";
 
 export interface UserRow {
   id: string;

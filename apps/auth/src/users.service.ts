@@ -5,7 +5,7 @@ import type { AuditSink } from "./audit-event.ts";
 import { record } from "./audit-record.ts";
 import { notFound } from "./errors.ts";
 import { DEFAULT_SCRYPT_COST, decoyHash, generatePassword, hashPassword, verifyPassword, type ScryptCost } from "./password.ts";
-import type { Role } from "./principal.ts";
+import type { Role } from "@mcphub/contracts";
 import { LastAdminError, type UserPatch, type UserRow, type UsersRepository } from "./users.repository.ts";
 
 /** A user as the API shows it: never the password hash. */

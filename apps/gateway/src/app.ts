@@ -1,11 +1,12 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Bus } from "@mcphub/bus";
-import type { SupervisorPort } from "@mcphub/contracts";
+import type { AuthenticatorPort, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { CatalogViews } from "./catalog-view.ts";
 import { errorResponse, JsonRpcCode } from "./jsonrpc.ts";
 import { registerLegacySse } from "./legacy-sse.routes.ts";
 import { LiveSessions } from "./live-sessions.ts";
+import { McpAuth } from "./mcp-auth.ts";
 import { McpDispatcher } from "./mcp-dispatcher.ts";
 import { MemorySessionStore, type SessionStore } from "./session.store.ts";
 import type { GatewayCore } from "./session-lifecycle.ts";
@@ -21,6 +22,10 @@ export interface GatewayDeps {
   basePath: string;
   bodyLimit: number;
   sessions?: SessionStore;
+  /** Checks credentials on every MCP request; without one, only the settings' bearer key (if on) is checked. */
+  authenticator?: AuthenticatorPort;
+  /** SKIP_AUTH=true: no credential checked at all, on purpose. */
+  skipAuth?: boolean;
   /** Sessions without a stream and unused this long are forgotten. */
   sessionIdleMs?: number;
 }
@@ -30,7 +35,10 @@ export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps
   const views = new CatalogViews();
   const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger);
   const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger, deps.bus);
-  const core: GatewayCore = { live, dispatcher, supervisor: deps.supervisor, views, basePath: deps.basePath };
+  const auth = new McpAuth({ authenticator: deps.authenticator, skipAuth: deps.skipAuth ?? false, supervisor: deps.supervisor, basePath: deps.basePath });
+  auth.register(app);
+  if (deps.skipAuth) deps.logger.warn("SKIP_AUTH=true: the MCP endpoints accept every request without credentials");
+  const core: GatewayCore = { live, dispatcher, supervisor: deps.supervisor, views, auth, basePath: deps.basePath };
 
   // JSON is parsed in the handlers, so malformed JSON becomes a JSON-RPC -32700 instead of a generic 400.
   // Fastify's default text/plain parser would also hand the handlers a string, letting a

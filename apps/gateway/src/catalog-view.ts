@@ -56,8 +56,10 @@ export interface CatalogView {
   instructions?: string;
 }
 
-export function buildView(snap: CatalogSnapshot, target: Target): CatalogView {
+/** `servers`, when given, limits the view to those servers (an API key's scope). */
+export function buildView(snap: CatalogSnapshot, target: Target, servers?: readonly string[]): CatalogView {
   const members = targetMembers(snap, target);
+  if (servers) for (const name of [...members.keys()]) if (!servers.includes(name)) members.delete(name);
   const prefixed = target.kind !== "server";
   const sep = snap.nameSeparator;
   const tools = new Map<string, Routed>();
@@ -144,14 +146,14 @@ export class CatalogViews {
   private version = -1;
   private readonly views = new Map<string, CatalogView>();
 
-  view(snap: CatalogSnapshot, target: Target): CatalogView {
+  view(snap: CatalogSnapshot, target: Target, servers?: readonly string[]): CatalogView {
     if (snap.version !== this.version) {
       this.views.clear();
       this.version = snap.version;
     }
-    const key = targetKey(target);
+    const key = servers ? `${targetKey(target)}|${[...servers].sort().join(",")}` : targetKey(target);
     let v = this.views.get(key);
-    if (!v) this.views.set(key, (v = buildView(snap, target)));
+    if (!v) this.views.set(key, (v = buildView(snap, target, servers)));
     return v;
   }
 }

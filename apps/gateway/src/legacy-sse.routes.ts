@@ -12,8 +12,10 @@ import { SseStream } from "./sse-stream.ts";
 export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void {
   const open = async (req: FastifyRequest<{ Params: { target?: string } }>, reply: FastifyReply) => {
     const targetName = req.params.target ?? "";
+    const access = await core.auth.check(req, reply, targetName);
+    if (!access) return reply;
     if (!checkTarget(core, reply, targetName)) return reply;
-    const session = newSession(targetName, "sse");
+    const session = newSession(targetName, "sse", access);
     await core.live.create(session);
     reply.hijack();
     const stream = new SseStream(reply.raw, {});
@@ -27,7 +29,9 @@ export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void
     const sessionId = req.query.sessionId;
     if (!sessionId) return httpError(reply, 400, -32000, "Bad Request: the sessionId query parameter is required");
     const session = await core.live.store.get(sessionId);
-    if (!session || session.transport !== "sse") {
+    const access = session && (await core.auth.check(req, reply, session.targetName));
+    if (session && !access) return reply;
+    if (!session || session.transport !== "sse" || session.principalKey !== access!.principalKey) {
       return httpError(reply, 404, -32001, "Session not found (its SSE stream is closed; open GET /sse again)");
     }
     core.live.store.touch(sessionId);

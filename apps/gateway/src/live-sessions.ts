@@ -21,7 +21,7 @@ export class LiveSessions {
   private readonly streams = new Map<string, SseStream>();
   private readonly inflight = new Map<string, Map<JsonRpcId, AbortController>>();
   /** Per session with a stream: the list signatures it last saw. */
-  private readonly seen = new Map<string, { targetName: string; tools: string; prompts: string; resources: string }>();
+  private readonly seen = new Map<string, { targetName: string; servers?: string[]; tools: string; prompts: string; resources: string }>();
 
   constructor(
     readonly store: SessionStore,
@@ -71,8 +71,8 @@ export class LiveSessions {
     const previous = this.streams.get(session.id);
     this.streams.set(session.id, stream);
     previous?.end();
-    const view = this.viewFor(session.targetName);
-    if (view) this.seen.set(session.id, { targetName: session.targetName, ...view.signature });
+    const view = this.viewFor(session.targetName, session.servers);
+    if (view) this.seen.set(session.id, { targetName: session.targetName, servers: session.servers, ...view.signature });
     stream.onClose(() => {
       if (this.streams.get(session.id) === stream) {
         this.streams.delete(session.id);
@@ -110,7 +110,7 @@ export class LiveSessions {
   /** After a catalog change: tells each streaming session which of its lists really changed. */
   notifyListChanges(): void {
     for (const [id, seen] of this.seen) {
-      const view = this.viewFor(seen.targetName);
+      const view = this.viewFor(seen.targetName, seen.servers);
       const stream = this.streams.get(id);
       if (!view || !stream) continue;
       for (const kind of ["tools", "prompts", "resources"] as const) {
@@ -141,9 +141,9 @@ export class LiveSessions {
     this.inflight.clear();
   }
 
-  private viewFor(targetName: string) {
+  private viewFor(targetName: string, servers?: string[]) {
     const snap = this.supervisor.catalog();
     const target = resolveTarget(targetName, snap);
-    return target ? this.views.view(snap, target) : undefined;
+    return target ? this.views.view(snap, target, servers) : undefined;
   }
 }

@@ -7,9 +7,14 @@ import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, se
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
 import { RedisSessionStore } from "./redis-session.store.ts";
-import { RemoteSupervisor } from "@mcphub/supervisor-client";
+import { RemoteAuthenticator, RemoteSupervisor } from "@mcphub/service-clients";
 
-const gatewayEnvSchema = splitServiceEnvSchema.extend({ SUPERVISOR_URL: z.url() });
+const gatewayEnvSchema = splitServiceEnvSchema
+  .extend({ SUPERVISOR_URL: z.url() })
+  .refine((env) => env.AUTH_URL !== undefined || env.SKIP_AUTH, {
+    path: ["AUTH_URL"],
+    message: "required: the auth service that checks MCP clients' credentials (or SKIP_AUTH=true to open the endpoints on purpose)",
+  });
 
 /** A gateway replica as its own process: the MCP endpoints, talking to the supervisor over HTTP. */
 export async function runGateway(): Promise<void> {
@@ -20,6 +25,7 @@ export async function runGateway(): Promise<void> {
   const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
   const supervisor = new RemoteSupervisor({ url: env.SUPERVISOR_URL, token: env.INTERNAL_TOKEN, bus, logger });
   await supervisor.start();
+  const authenticator = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
   const redis = new Redis(env.REDIS_URL, { connectionName: `${replica}-sessions`, maxRetriesPerRequest: 2 });
   redis.on("error", (err) => logger.warn({ err: err.message }, "session store connection error"));
   const sessionIdleMs = 30 * 60_000;
@@ -29,12 +35,14 @@ export async function runGateway(): Promise<void> {
   tagReplica(app, replica);
   await app.register(async (scoped) => {
     await scoped.register(metricsPlugin, { metrics });
-    scoped.get("/api/health", async () => ({ status: "ok", replica, servers: supervisor.status() }));
+    scoped.get("/api/health", async () => ({ status: "ok", replica, auth: authenticator ? "enforced" : "open (SKIP_AUTH=true)", servers: supervisor.status() }));
     await scoped.register(gatewayApp, {
       supervisor,
       bus,
       sessions,
       sessionIdleMs,
+      authenticator,
+      skipAuth: env.SKIP_AUTH,
       metrics,
       logger,
       basePath: env.BASE_PATH,
@@ -43,6 +51,7 @@ export async function runGateway(): Promise<void> {
   }, { prefix: env.BASE_PATH });
   app.addHook("onClose", async () => {
     await supervisor.close();
+    await authenticator?.close();
     await bus.close();
     redis.disconnect();
   });

@@ -5,6 +5,7 @@ import type { FastifyReply } from "fastify";
 import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
 import { errorResponse, JsonRpcCode, type JsonRpcRequest } from "./jsonrpc.ts";
 import type { LiveSessions } from "./live-sessions.ts";
+import type { McpAccess, McpAuth } from "./mcp-auth.ts";
 import type { McpDispatcher } from "./mcp-dispatcher.ts";
 import type { SessionRecord } from "./session.store.ts";
 
@@ -13,6 +14,7 @@ export interface GatewayCore {
   dispatcher: McpDispatcher;
   supervisor: SupervisorPort;
   views: CatalogViews;
+  auth: McpAuth;
   basePath: string;
 }
 
@@ -35,14 +37,15 @@ export async function requireSession(
   reply: FastifyReply,
   sessionId: string | undefined,
   targetName: string,
+  access: McpAccess,
 ): Promise<SessionRecord | undefined> {
   if (!sessionId) {
     httpError(reply, 400, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)");
     return undefined;
   }
   const session = await core.live.store.get(sessionId);
-  // A session belongs to the endpoint it was opened on.
-  if (!session || session.targetName !== targetName) {
+  // A session belongs to the endpoint it was opened on, and to whoever opened it.
+  if (!session || session.targetName !== targetName || session.principalKey !== access.principalKey) {
     httpError(reply, 404, -32001, "Session not found (it expired or was closed; initialize again)");
     return undefined;
   }
@@ -65,7 +68,7 @@ export function initializeSession(
     return { ok: false, json: JSON.stringify(errorResponse(req.id, JsonRpcCode.InvalidParams, `invalid initialize request: ${detail}`)) };
   }
   const snap = core.supervisor.catalog();
-  const view = core.views.view(snap, resolveTarget(session.targetName, snap)!);
+  const view = core.views.view(snap, resolveTarget(session.targetName, snap)!, session.servers);
   const result = core.dispatcher.initializeResult(req.params, view);
   session.protocolVersion = result.protocolVersion as string;
   session.clientInfo = parsed.data.clientInfo as Record<string, unknown>;
@@ -73,7 +76,17 @@ export function initializeSession(
   return { ok: true, json: JSON.stringify({ jsonrpc: "2.0", id: req.id, result }) };
 }
 
-export function newSession(targetName: string, transport: SessionRecord["transport"]): SessionRecord {
+export function newSession(targetName: string, transport: SessionRecord["transport"], access: McpAccess): SessionRecord {
   const now = Date.now();
-  return { id: randomUUID(), targetName, transport, protocolVersion: "", clientCapabilities: {}, createdAt: now, lastSeenAt: now };
+  return {
+    id: randomUUID(),
+    targetName,
+    transport,
+    protocolVersion: "",
+    clientCapabilities: {},
+    principalKey: access.principalKey,
+    ...(access.servers ? { servers: access.servers } : {}),
+    createdAt: now,
+    lastSeenAt: now,
+  };
 }

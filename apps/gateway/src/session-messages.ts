@@ -44,7 +44,7 @@ export function processSessionMessages(
         responder.respond(JSON.stringify(errorResponse(req.id, JsonRpcCode.InvalidRequest, `endpoint "${session.targetName}" no longer exists (its group or server was removed)`)));
         continue;
       }
-      const view = deps.views.view(snap, target);
+      const view = deps.views.view(snap, target, session.servers);
       const ctl = deps.live.track(session.id, req.id);
       deps.dispatcher
         .handle(req, {

@@ -10,6 +10,10 @@ export interface SessionRecord {
   protocolVersion: string;
   clientInfo?: Record<string, unknown>;
   clientCapabilities: Record<string, unknown>;
+  /** Who opened it (McpAccess.principalKey); another credential cannot use it. */
+  principalKey: string;
+  /** The servers an API key's scope allows, when it limits them. */
+  servers?: string[];
   createdAt: number;
   lastSeenAt: number;
 }

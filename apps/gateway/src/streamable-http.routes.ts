@@ -61,6 +61,8 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
 
   const post = async (req: McpRequest, reply: FastifyReply) => {
     const targetName = targetOf(req);
+    const access = await core.auth.check(req, reply, targetName);
+    if (!access) return reply;
     let body: unknown;
     try {
       body = JSON.parse(req.body);
@@ -75,7 +77,7 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
     if (first.kind === "request" && first.message.method === "initialize") {
       if (batch) return httpError(reply, 400, JsonRpcCode.InvalidRequest, "Invalid Request: initialize must be sent alone, not in a batch");
       if (!checkTarget(core, reply, targetName)) return reply;
-      const session = newSession(targetName, "streamable-http");
+      const session = newSession(targetName, "streamable-http", access);
       const init = initializeSession(core, first.message, session);
       if (init.ok) await core.live.create(session);
       const headers = init.ok ? { [SESSION_HEADER]: session.id } : {};
@@ -90,7 +92,7 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
     if (typeof version === "string" && !SESSION_PROTOCOL_VERSIONS.includes(version)) {
       return httpError(reply, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version "${version}" (supported: ${SESSION_PROTOCOL_VERSIONS.join(", ")})`);
     }
-    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetName);
+    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetName, access);
     if (!session) return reply;
 
     const expected = messages.filter((m) => m.kind === "request" || m.kind === "invalid").length;
@@ -113,7 +115,9 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
     if (!accept.includes("text/event-stream") && !accept.includes("*/*")) {
       return httpError(reply, 406, -32000, "Not Acceptable: the GET stream needs Accept: text/event-stream");
     }
-    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetOf(req));
+    const access = await core.auth.check(req, reply, targetOf(req));
+    if (!access) return reply;
+    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetOf(req), access);
     if (!session) return reply;
     reply.hijack();
     const stream = new SseStream(reply.raw, { [SESSION_HEADER]: session.id });
@@ -122,7 +126,9 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
   };
 
   const del = async (req: McpRequest, reply: FastifyReply) => {
-    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetOf(req));
+    const access = await core.auth.check(req, reply, targetOf(req));
+    if (!access) return reply;
+    const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetOf(req), access);
     if (!session) return reply;
     await core.live.close(session.id);
     return reply.code(200).send();

@@ -85,6 +85,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       basePath: env.BASE_PATH,
       bodyLimit: env.MAX_BODY_BYTES,
       sessionIdleMs: opts.sessionIdleMs,
+      skipAuth: env.SKIP_AUTH,
     });
   }, { prefix: env.BASE_PATH });
 

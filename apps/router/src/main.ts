@@ -8,7 +8,7 @@ import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, se
 import routerApp from "./app.ts";
 import { createEmbedder, routerEnvSchema } from "./config.ts";
 import { EmbeddingRepository } from "./embedding.repository.ts";
-import { RemoteCatalog } from "@mcphub/supervisor-client";
+import { RemoteCatalog } from "@mcphub/service-clients";
 import { routerMetrics } from "./router.metrics.ts";
 import { RouterService } from "./router.service.ts";
 

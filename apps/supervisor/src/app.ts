@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import type { AuthenticatorPort } from "@mcphub/contracts";
 import { restErrorHandler } from "@mcphub/observability";
 import { settingsOpenApi } from "./openapi.ts";
 import { settingsRoutes } from "./settings.routes.ts";
@@ -10,6 +11,8 @@ export interface SupervisorDeps {
   settings: SettingsService;
   /** The prefix this plugin is mounted under, for the OpenAPI document's paths. */
   basePath: string;
+  /** When set, the settings API needs an admin's session token. */
+  authenticator?: AuthenticatorPort;
 }
 
 /** The supervisor's HTTP surface: upstream health, the settings REST API and its OpenAPI description. */

@@ -8,6 +8,7 @@ import { internalRoutes } from "./internal.routes.ts";
 import { openDatabase } from "@mcphub/db";
 import { SettingsRepository } from "./settings.repository.ts";
 import { SettingsService } from "./settings.service.ts";
+import { RemoteAuthenticator } from "@mcphub/service-clients";
 import { SupervisorService } from "./supervisor.service.ts";
 
 /** The supervisor as its own process: upstream connections, catalog, settings, /internal API. */
@@ -32,7 +33,9 @@ export async function runSupervisor(): Promise<void> {
   const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);
   await app.register(metricsPlugin, { metrics });
-  await app.register(supervisorApp, { supervisor, settings, basePath: "" });
+  const authenticator = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
+  if (!authenticator) logger.warn("no AUTH_URL (or SKIP_AUTH=true): the settings API is open to anyone who can reach this service");
+  await app.register(supervisorApp, { supervisor, settings, basePath: "", authenticator });
   await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
   app.addHook("onClose", async () => {
     settings.stop();

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { HubError } from "@mcphub/contracts";
+import { HubError, type AuthenticatorPort } from "@mcphub/contracts";
+import { adminOnly } from "./admin-guard.ts";
 import type { RawSettings, SettingsService } from "./settings.service.ts";
 import type { SupervisorService } from "./supervisor.service.ts";
 
@@ -10,6 +11,8 @@ type RawGroup = Record<string, unknown> & { id: string; servers?: unknown[] };
 export interface SettingsRoutesDeps {
   settings: SettingsService;
   supervisor: SupervisorService;
+  /** When set, every route here needs an admin's session token. */
+  authenticator?: AuthenticatorPort;
 }
 
 function body(req: FastifyRequest): Record<string, unknown> {
@@ -29,7 +32,8 @@ function notFound(kind: string, name: string): HubError {
 /** The settings REST API: servers, groups and the whole file; every change is a revision. */
 export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesDeps): Promise<void> {
   const { settings } = deps;
-  const author = (req: FastifyRequest) => (req as FastifyRequest & { principal?: { name: string } }).principal?.name ?? "api";
+  const author = (req: FastifyRequest) => req.principal?.username ?? "api";
+  if (deps.authenticator) app.addHook("preHandler", adminOnly(deps.authenticator));
   const serverView = (name: string, config: Record<string, unknown>) => ({
     name,
     config,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { canonicalJson, type ServerConfig, type Settings } from "@mcphub/config";
 import type { Bus } from "@mcphub/bus";
 import {
@@ -216,6 +217,10 @@ export class SupervisorService implements SupervisorPort {
       routing: {
         enableGlobalRoute: routing?.enableGlobalRoute ?? true,
         enableGroupNameRoute: routing?.enableGroupNameRoute ?? true,
+        bearerAuth: {
+          enabled: routing?.enableBearerAuth ?? false,
+          keySha256: routing?.bearerAuthKey ? createHash("sha256").update(routing.bearerAuthKey).digest("hex") : undefined,
+        },
       },
       servers,
       configured,

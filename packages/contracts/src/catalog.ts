@@ -38,7 +38,12 @@ export interface CatalogSnapshot {
   /** Bumped on any change: a server's lists, the settings, a server's state. */
   version: number;
   nameSeparator: string;
-  routing: { enableGlobalRoute: boolean; enableGroupNameRoute: boolean };
+  routing: {
+    enableGlobalRoute: boolean;
+    enableGroupNameRoute: boolean;
+    /** The settings' bearer key, as a sha256 hex digest: gateways check it without holding it. */
+    bearerAuth?: { enabled: boolean; keySha256?: string };
+  };
   /** Ready servers only, by name. */
   servers: Record<string, ServerCatalog>;
   /** Every configured server, ready or not. */

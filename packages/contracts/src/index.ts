@@ -6,3 +6,4 @@ export * from "./events.ts";
 export * from "./internal-api.ts";
 export * from "./errors.ts";
 export * from "./router-api.ts";
+export * from "./auth.ts";

@@ -1,2 +1,3 @@
 export * from "./remote-catalog.ts";
 export * from "./remote-supervisor.ts";
+export * from "./remote-authenticator.ts";

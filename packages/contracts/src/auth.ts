@@ -1,7 +1,4 @@
-/**
- * Who is calling, as the auth service tells the gateway and the supervisor
- * (`POST /internal/authenticate`). Meant to move to packages/contracts.
- */
+/** Who is calling, as the auth service tells the gateway and the supervisor (`POST /internal/authenticate`). */
 export type Role = "admin" | "user";
 export type AccessType = "all" | "groups" | "servers";
 
@@ -46,3 +43,12 @@ export type AuthFailureReason =
   | "key_expired";
 
 export const INTERNAL_AUTH_PATH = "/internal/authenticate";
+
+/**
+ * What the gateway and the supervisor need from the auth service: the auth service itself in
+ * one process, an HTTP client of `/internal/authenticate` across processes. Refusals are
+ * HubError 401 with `details.reason` an AuthFailureReason.
+ */
+export interface AuthenticatorPort {
+  authenticate(request: AuthenticateRequest): Promise<Principal>;
+}
