@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "@mcphub/observability";
-import type { AuditSink } from "./audit-event.ts";
+import type { AuditSink } from "@mcphub/contracts";
 import { record } from "./audit-record.ts";
 import { authFailure, forbidden, notFound } from "./errors.ts";
 import type { AccessType, Principal } from "@mcphub/contracts";

@@ -2,7 +2,7 @@ import fastifyJwt from "@fastify/jwt";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { Logger } from "@mcphub/observability";
 import { restErrorHandler } from "@mcphub/observability";
-import type { AuditSink } from "./audit-event.ts";
+import type { AuditSink } from "@mcphub/contracts";
 import type { AuditRepository } from "./audit.repository.ts";
 import { auditRoutes } from "./audit.routes.ts";
 import { authRoutes } from "./auth.routes.ts";

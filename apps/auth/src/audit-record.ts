@@ -1,5 +1,5 @@
 import type { Logger } from "@mcphub/observability";
-import type { AuditEventInput, AuditSink } from "./audit-event.ts";
+import type { AuditEventInput, AuditSink } from "@mcphub/contracts";
 
 /**
  * Appends an audit event for a change that has already happened. The change cannot be

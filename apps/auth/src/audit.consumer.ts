@@ -1,9 +1,9 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "@mcphub/observability";
-import { parseStreamEvent, type AuditEvent } from "./audit-event.ts";
+import { parseStreamEvent, type AuditEvent } from "@mcphub/contracts";
 import type { AuditMetrics } from "./audit-metrics.ts";
 import type { AuditRepository } from "./audit.repository.ts";
-import { AUDIT_STREAM } from "./audit.producer.ts";
+import { AUDIT_STREAM } from "@mcphub/bus";
 
 export interface AuditConsumerOptions {
   redisUrl: string;

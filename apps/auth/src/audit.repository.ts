@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import { auditLogs, queryRows, type Database } from "@mcphub/db";
-import type { AuditEvent } from "./audit-event.ts";
+import type { AuditEvent } from "@mcphub/contracts";
 
 export interface AuditEntry {
   id: number;

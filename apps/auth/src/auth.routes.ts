@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { HubError } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
-import type { AuditSink } from "./audit-event.ts";
+import type { AuditSink } from "@mcphub/contracts";
 import { record } from "./audit-record.ts";
 import type { AuthenticationService } from "./authn.service.ts";
 import { parseInput } from "./errors.ts";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { HubError } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
-import type { AuditSink } from "./audit-event.ts";
+import type { AuditSink } from "@mcphub/contracts";
 import { record } from "./audit-record.ts";
 import { notFound } from "./errors.ts";
 import { DEFAULT_SCRYPT_COST, decoyHash, generatePassword, hashPassword, verifyPassword, type ScryptCost } from "./password.ts";

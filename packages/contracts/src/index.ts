@@ -7,3 +7,4 @@ export * from "./internal-api.ts";
 export * from "./errors.ts";
 export * from "./router-api.ts";
 export * from "./auth.ts";
+export * from "./audit.ts";

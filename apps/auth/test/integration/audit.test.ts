@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "@mcphub/db";
-import { parseStreamEvent, type AuditEvent, type AuditEventInput } from "../../src/audit-event.ts";
+import { parseStreamEvent, type AuditEvent, type AuditEventInput } from "@mcphub/contracts";
 import { auditMetrics } from "../../src/audit-metrics.ts";
 import { AuditConsumer } from "../../src/audit.consumer.ts";
 import { AuditRetention } from "../../src/audit.retention.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { completeEvent, parseStreamEvent, redactDetails } from "./audit-event.ts";
+import { completeEvent, parseStreamEvent, redactDetails } from "@mcphub/contracts";
 
 describe("audit events", () => {
   it("get an id and a time when the producer gives none", () => {
