@@ -194,6 +194,26 @@ describe("pnpm cluster", () => {
     expect((await json("/api/servers", { token: adminToken })).status).toBe(200);
   });
 
+  it("records tool calls and management changes in the audit log, without arguments or env values", async () => {
+    const c = await client();
+    await c.callTool({ name: "everything-echo", arguments: { message: "audit-secret-argument" } });
+    await c.close();
+    const created = await json("/api/servers", { token: adminToken, body: { name: "audited", ...upstream.probe(), env: { PROBE_TOKEN: "audit-secret-env" } } });
+    expect(created.status).toBe(201);
+    await waitUntil(async () => {
+      const calls = await json("/api/audit?action=tool.call&resource=everything&limit=50", { token: adminToken });
+      const changes = await json("/api/audit?action=server.create&limit=10", { token: adminToken });
+      return calls.body.entries?.length > 0 && changes.body.entries?.some((e: { resourceId: string }) => e.resourceId === "audited");
+    }, 15_000, "audit entries stored by the auth service");
+    const calls = (await json("/api/audit?action=tool.call&resource=everything&limit=50", { token: adminToken })).body.entries;
+    expect(calls[0]).toMatchObject({ action: "tool.call", resource: "everything", resourceId: "echo", username: "admin", success: true });
+    const change = (await json("/api/audit?action=server.create&limit=10", { token: adminToken })).body.entries.find((e: { resourceId: string }) => e.resourceId === "audited");
+    expect(change.details.config.env).toEqual({ PROBE_TOKEN: "[redacted]" });
+    const everything = JSON.stringify((await json("/api/audit?limit=500", { token: adminToken })).body);
+    expect(everything).not.toContain("audit-secret-argument");
+    expect(everything).not.toContain("audit-secret-env");
+  });
+
   it("routes logins through nginx to the auth service, and the router indexes the catalog", async () => {
     const login = await fetch(`${state.url}/api/auth/login`, {
       method: "POST",

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Bus } from "@mcphub/bus";
-import type { AuthenticatorPort, SupervisorPort } from "@mcphub/contracts";
+import type { AuditSink, AuthenticatorPort, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { CatalogViews } from "./catalog-view.ts";
 import { errorResponse, JsonRpcCode } from "./jsonrpc.ts";
@@ -26,6 +26,8 @@ export interface GatewayDeps {
   authenticator?: AuthenticatorPort;
   /** SKIP_AUTH=true: no credential checked at all, on purpose. */
   skipAuth?: boolean;
+  /** Every tool call is recorded here. */
+  audit?: AuditSink;
   /** Sessions without a stream and unused this long are forgotten. */
   sessionIdleMs?: number;
 }
@@ -33,7 +35,7 @@ export interface GatewayDeps {
 /** The MCP endpoints: Streamable HTTP at /mcp[/:target], legacy SSE at /sse[/:target] + /messages. */
 export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const views = new CatalogViews();
-  const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger);
+  const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger, deps.audit);
   const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger, deps.bus);
   const auth = new McpAuth({ authenticator: deps.authenticator, skipAuth: deps.skipAuth ?? false, supervisor: deps.supervisor, basePath: deps.basePath });
   auth.register(app);

@@ -19,7 +19,7 @@ function snapshot(over: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
   return {
     version: 1,
     nameSeparator: "-",
-    routing: { enableGlobalRoute: true, enableGroupNameRoute: true },
+    routing: { enableGlobalRoute: true, enableGroupNameRoute: true }, audit: { logArguments: false },
     servers: { a: server("a", ["echo", "sum"]), b: server("b", ["echo"], { prompts: [{ name: "hello" }], resources: [{ uri: "b://r" }] }) },
     configured: { a: { enabled: true, disabledTools: [] }, b: { enabled: true, disabledTools: [] }, off: { enabled: false, disabledTools: [] } },
     groups: [{ id: "g1", name: "Team", servers: { a: ["sum"], b: "all" } }],

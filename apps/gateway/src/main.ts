@@ -2,7 +2,7 @@ import Fastify from "fastify";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { parseEnv, splitServiceEnvSchema } from "@mcphub/config";
-import { RedisBus } from "@mcphub/bus";
+import { AuditProducer, RedisBus } from "@mcphub/bus";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
@@ -43,6 +43,7 @@ export async function runGateway(): Promise<void> {
       sessionIdleMs,
       authenticator,
       skipAuth: env.SKIP_AUTH,
+      audit: new AuditProducer(redis),
       metrics,
       logger,
       basePath: env.BASE_PATH,

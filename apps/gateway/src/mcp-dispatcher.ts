@@ -5,9 +5,10 @@ import {
   ReadResourceRequestParamsSchema,
 } from "@modelcontextprotocol/core";
 import { UriTemplate } from "@modelcontextprotocol/client";
-import { describeState, JsonRpcCode, McpCallError, type CatalogSnapshot, type SupervisorPort } from "@mcphub/contracts";
+import { describeState, JsonRpcCode, McpCallError, type AuditSink, type CatalogSnapshot, type SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import type { CatalogView, Routed } from "./catalog-view.ts";
+import type { SessionRecord } from "./session.store.ts";
 import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
 
 /** Protocol revisions served with sessions, newest first. */
@@ -23,6 +24,8 @@ export interface DispatchContext {
   emit: (notification: JsonRpcNotification) => void;
   /** Aborted when the client cancels the request or goes away. */
   signal: AbortSignal;
+  /** Who is calling, for the audit log. */
+  actor?: SessionRecord["actor"];
 }
 
 interface ZodLike {
@@ -48,6 +51,8 @@ export class McpDispatcher {
     private readonly supervisor: SupervisorPort,
     private readonly metrics: HubMetrics,
     private readonly logger: Logger,
+    /** Where every tool call is recorded (the audit stream, or the database in one process). */
+    private readonly audit?: AuditSink,
   ) {}
 
   initializeResult(params: Record<string, unknown> | undefined, view: CatalogView): Record<string, unknown> {
@@ -135,7 +140,39 @@ export class McpDispatcher {
       checkParams(CallToolRequestParamsSchema, params, req.method);
     }
     const routed = this.routeTool(String(params.name), ctx);
-    return this.forward(req, ctx, routed.server, { ...params, name: routed.name });
+    if (!this.audit) return this.forward(req, ctx, routed.server, { ...params, name: routed.name });
+    const started = performance.now();
+    let outcome = "ok";
+    try {
+      return await this.forward(req, ctx, routed.server, { ...params, name: routed.name }, (result) => {
+        if (result.isError === true) outcome = "tool_error";
+      });
+    } catch (err) {
+      outcome = err instanceof McpCallError ? (err.reason ?? `error ${err.code}`) : "error";
+      throw err;
+    } finally {
+      this.recordCall(ctx, routed, params, outcome, performance.now() - started);
+    }
+  }
+
+  /** Appends a tool.call audit event without holding up the answer; a failed append is logged with the event. */
+  private recordCall(ctx: DispatchContext, routed: Routed, params: Record<string, unknown>, outcome: string, ms: number): void {
+    const event = {
+      action: "tool.call",
+      resource: routed.server,
+      resourceId: routed.name,
+      success: outcome === "ok",
+      ...(ctx.actor ? { userId: ctx.actor.userId, username: ctx.actor.username } : {}),
+      details: {
+        outcome,
+        durationMs: Math.round(ms * 10) / 10,
+        ...(ctx.actor?.keyId ? { apiKeyId: ctx.actor.keyId } : {}),
+        ...(ctx.snap.audit.logArguments && params.arguments !== undefined ? { arguments: params.arguments } : {}),
+      },
+    };
+    this.audit!.append(event).catch((err: Error) =>
+      this.logger.error({ err: err.message, action: event.action, server: event.resource, tool: event.resourceId }, "could not append an audit event"),
+    );
   }
 
   private async complete(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
@@ -150,7 +187,13 @@ export class McpDispatcher {
   }
 
   /** Sends the request to its upstream, relaying progress under the client's own token. */
-  private async forward(req: JsonRpcRequest, ctx: DispatchContext, server: string, params: Record<string, unknown>): Promise<string> {
+  private async forward(
+    req: JsonRpcRequest,
+    ctx: DispatchContext,
+    server: string,
+    params: Record<string, unknown>,
+    inspect?: (result: Record<string, unknown>) => void,
+  ): Promise<string> {
     const meta = params._meta as Record<string, unknown> | undefined;
     const progressToken = meta?.progressToken;
     let upstreamParams = params;
@@ -169,6 +212,7 @@ export class McpDispatcher {
           ? undefined
           : (p) => ctx.emit({ jsonrpc: "2.0", method: "notifications/progress", params: { ...p, progressToken } }),
     });
+    inspect?.(result);
     return JSON.stringify({ jsonrpc: "2.0", id: req.id, result });
   }
 

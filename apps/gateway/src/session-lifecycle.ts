@@ -86,6 +86,9 @@ export function newSession(targetName: string, transport: SessionRecord["transpo
     clientCapabilities: {},
     principalKey: access.principalKey,
     ...(access.servers ? { servers: access.servers } : {}),
+    ...(access.principal
+      ? { actor: { userId: access.principal.userId, username: access.principal.username, ...(access.principal.keyId ? { keyId: access.principal.keyId } : {}) } }
+      : {}),
     createdAt: now,
     lastSeenAt: now,
   };

@@ -51,6 +51,7 @@ export function processSessionMessages(
           view,
           snap,
           signal: ctl.signal,
+          actor: session.actor,
           emit: (n) => responder.notify(JSON.stringify(n)),
         })
         .then(

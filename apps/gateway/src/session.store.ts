@@ -14,6 +14,8 @@ export interface SessionRecord {
   principalKey: string;
   /** The servers an API key's scope allows, when it limits them. */
   servers?: string[];
+  /** Who, for the audit log; absent on open endpoints. */
+  actor?: { userId: string; username: string; keyId?: string };
   createdAt: number;
   lastSeenAt: number;
 }

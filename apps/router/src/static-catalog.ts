@@ -19,7 +19,7 @@ export class StaticCatalog implements CatalogSource {
     return {
       version,
       nameSeparator: "-",
-      routing: { enableGlobalRoute: true, enableGroupNameRoute: true },
+      routing: { enableGlobalRoute: true, enableGroupNameRoute: true }, audit: { logArguments: false },
       servers: Object.fromEntries(
         Object.entries(tools).map(([server, list]) => [
           server,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { AuthenticatorPort } from "@mcphub/contracts";
+import type { AuditSink, AuthenticatorPort } from "@mcphub/contracts";
 import { restErrorHandler } from "@mcphub/observability";
 import { settingsOpenApi } from "./openapi.ts";
 import { settingsRoutes } from "./settings.routes.ts";
@@ -13,6 +13,8 @@ export interface SupervisorDeps {
   basePath: string;
   /** When set, the settings API needs an admin's session token. */
   authenticator?: AuthenticatorPort;
+  /** Where management changes are recorded. */
+  audit?: AuditSink;
 }
 
 /** The supervisor's HTTP surface: upstream health, the settings REST API and its OpenAPI description. */

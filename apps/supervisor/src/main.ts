@@ -1,7 +1,8 @@
 import Fastify from "fastify";
 import { hostname } from "node:os";
 import { parseEnv, splitServiceEnvSchema } from "@mcphub/config";
-import { RedisBus } from "@mcphub/bus";
+import { AuditProducer, RedisBus } from "@mcphub/bus";
+import { Redis } from "ioredis";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import supervisorApp from "./app.ts";
 import { internalRoutes } from "./internal.routes.ts";
@@ -35,12 +36,15 @@ export async function runSupervisor(): Promise<void> {
   await app.register(metricsPlugin, { metrics });
   const authenticator = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
   if (!authenticator) logger.warn("no AUTH_URL (or SKIP_AUTH=true): the settings API is open to anyone who can reach this service");
-  await app.register(supervisorApp, { supervisor, settings, basePath: "", authenticator });
+  const auditRedis = new Redis(env.REDIS_URL, { connectionName: `${replica}-audit`, maxRetriesPerRequest: null });
+  auditRedis.on("error", (err) => logger.warn({ err: err.message }, "audit stream connection error"));
+  await app.register(supervisorApp, { supervisor, settings, basePath: "", authenticator, audit: new AuditProducer(auditRedis) });
   await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
   app.addHook("onClose", async () => {
     settings.stop();
     await supervisor.stop();
     await db.close();
+    auditRedis.disconnect();
     await bus.close();
   });
   closeOnSignals(app, logger);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { HubError, type AuthenticatorPort } from "@mcphub/contracts";
+import { HubError, type AuditSink, type AuthenticatorPort } from "@mcphub/contracts";
 import { adminOnly } from "./admin-guard.ts";
 import type { RawSettings, SettingsService } from "./settings.service.ts";
 import type { SupervisorService } from "./supervisor.service.ts";
@@ -13,6 +13,8 @@ export interface SettingsRoutesDeps {
   supervisor: SupervisorService;
   /** When set, every route here needs an admin's session token. */
   authenticator?: AuthenticatorPort;
+  /** Every change, refused ones too, is recorded here. */
+  audit?: AuditSink;
 }
 
 function body(req: FastifyRequest): Record<string, unknown> {
@@ -25,6 +27,12 @@ const servers = (raw: RawSettings): RawServers => (raw.mcpServers ?? {}) as RawS
 const groups = (raw: RawSettings): RawGroup[] => (raw.groups ?? []) as RawGroup[];
 const groupServerName = (entry: unknown) => (typeof entry === "string" ? entry : (entry as { name?: string })?.name);
 
+/** A server's settings for the audit log: env and header names kept, their values (secrets) not. */
+function redactServer(config: Record<string, unknown>): Record<string, unknown> {
+  const keysOnly = (v: unknown) => (v && typeof v === "object" ? Object.fromEntries(Object.keys(v).map((k) => [k, "[redacted]"])) : v);
+  return { ...config, ...(config.env ? { env: keysOnly(config.env) } : {}), ...(config.headers ? { headers: keysOnly(config.headers) } : {}) };
+}
+
 function notFound(kind: string, name: string): HubError {
   return new HubError("HUB_NOT_FOUND", `no ${kind} named "${name}"`, 404);
 }
@@ -34,6 +42,29 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   const { settings } = deps;
   const author = (req: FastifyRequest) => req.principal?.username ?? "api";
   if (deps.authenticator) app.addHook("preHandler", adminOnly(deps.authenticator));
+
+  /**
+   * Applies a change and records it in the audit log, refused ones too. Server configs are
+   * logged with the names of their env variables and headers, never the values (secrets).
+   */
+  const change = async (req: FastifyRequest, what: { action: string; resource: string; resourceId: string; details?: Record<string, unknown> }, mutate: (raw: RawSettings) => RawSettings) => {
+    let success = false;
+    try {
+      const result = await settings.update(mutate, author(req));
+      success = true;
+      return result;
+    } finally {
+      deps.audit
+        ?.append({
+          ...what,
+          success,
+          ...(req.principal ? { userId: req.principal.userId, username: req.principal.username } : {}),
+          ip: req.ip,
+          details: what.details,
+        })
+        .catch((err: Error) => req.log.error({ err: err.message, action: what.action }, "could not append an audit event"));
+    }
+  };
   const serverView = (name: string, config: Record<string, unknown>) => ({
     name,
     config,
@@ -47,7 +78,7 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
 
   app.put("/api/settings", async (req) => {
     const next = body(req);
-    const { revision, raw } = await settings.update(() => next, author(req));
+    const { revision, raw } = await change(req, { action: "settings.replace", resource: "settings", resourceId: "all", details: { servers: Object.keys(servers(next)) } }, () => next);
     return { revision, settings: raw };
   });
 
@@ -68,10 +99,10 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   app.post("/api/servers", async (req, reply) => {
     const { name, ...config } = body(req);
     if (typeof name !== "string" || !name) throw new HubError("HUB_INVALID_BODY", "name: required, a non-empty string", 400);
-    await settings.update((raw) => {
+    await change(req, { action: "server.create", resource: "server", resourceId: name, details: { config: redactServer(config) } }, (raw) => {
       if (servers(raw)[name]) throw new HubError("HUB_CONFLICT", `a server named "${name}" already exists`, 409);
       return { ...raw, mcpServers: { ...servers(raw), [name]: config } };
-    }, author(req));
+    });
     reply.code(201);
     return serverView(name, config);
   });
@@ -79,22 +110,22 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   app.put<{ Params: { name: string } }>("/api/servers/:name", async (req) => {
     const { name: _ignored, ...config } = body(req);
     const { name } = req.params;
-    await settings.update((raw) => {
+    await change(req, { action: "server.update", resource: "server", resourceId: name, details: { config: redactServer(config) } }, (raw) => {
       if (!servers(raw)[name]) throw notFound("server", name);
       return { ...raw, mcpServers: { ...servers(raw), [name]: config } };
-    }, author(req));
+    });
     return serverView(name, config);
   });
 
   app.delete<{ Params: { name: string } }>("/api/servers/:name", async (req, reply) => {
     const { name } = req.params;
-    await settings.update((raw) => {
+    await change(req, { action: "server.delete", resource: "server", resourceId: name }, (raw) => {
       const { [name]: gone, ...rest } = servers(raw);
       if (!gone) throw notFound("server", name);
       // A deleted server leaves the groups that named it, so the settings stay valid.
       const kept = groups(raw).map((g) => ({ ...g, servers: (g.servers ?? []).filter((e) => groupServerName(e) !== name) }));
       return { ...raw, mcpServers: rest, groups: kept };
-    }, author(req));
+    });
     return reply.code(204).send();
   });
 
@@ -109,31 +140,31 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   app.post("/api/groups", async (req, reply) => {
     const input = body(req);
     const group = { ...input, id: typeof input.id === "string" && input.id ? input.id : randomUUID() } as RawGroup;
-    await settings.update((raw) => {
+    await change(req, { action: "group.create", resource: "group", resourceId: group.id, details: { group } }, (raw) => {
       if (groups(raw).some((g) => g.id === group.id)) throw new HubError("HUB_CONFLICT", `a group with id "${group.id}" already exists`, 409);
       return { ...raw, groups: [...groups(raw), group] };
-    }, author(req));
+    });
     reply.code(201);
     return group;
   });
 
   app.put<{ Params: { id: string } }>("/api/groups/:id", async (req) => {
     const group = { ...body(req), id: req.params.id } as RawGroup;
-    await settings.update((raw) => {
+    await change(req, { action: "group.update", resource: "group", resourceId: group.id, details: { group } }, (raw) => {
       const list = groups(raw);
       const at = list.findIndex((g) => g.id === group.id);
       if (at < 0) throw notFound("group", group.id);
       return { ...raw, groups: list.map((g, i) => (i === at ? group : g)) };
-    }, author(req));
+    });
     return group;
   });
 
   app.delete<{ Params: { id: string } }>("/api/groups/:id", async (req, reply) => {
-    await settings.update((raw) => {
+    await change(req, { action: "group.delete", resource: "group", resourceId: req.params.id }, (raw) => {
       const list = groups(raw);
       if (!list.some((g) => g.id === req.params.id)) throw notFound("group", req.params.id);
       return { ...raw, groups: list.filter((g) => g.id !== req.params.id) };
-    }, author(req));
+    });
     return reply.code(204).send();
   });
 }

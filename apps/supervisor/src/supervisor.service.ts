@@ -222,6 +222,7 @@ export class SupervisorService implements SupervisorPort {
           keySha256: routing?.bearerAuthKey ? createHash("sha256").update(routing.bearerAuthKey).digest("hex") : undefined,
         },
       },
+      audit: { logArguments: settings?.systemConfig.audit.logArguments ?? false },
       servers,
       configured,
       groups,

@@ -83,6 +83,12 @@ const systemConfigSchema = z
       })
       .prefault({}),
     nameSeparator: z.string().min(1).max(8).default("-"),
+    audit: z
+      .looseObject({
+        /** Tool arguments belong to the user: stored in the audit log only when this is on. */
+        logArguments: z.boolean().default(false),
+      })
+      .prefault({}),
   })
   .prefault({});
 

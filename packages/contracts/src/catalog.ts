@@ -44,6 +44,7 @@ export interface CatalogSnapshot {
     /** The settings' bearer key, as a sha256 hex digest: gateways check it without holding it. */
     bearerAuth?: { enabled: boolean; keySha256?: string };
   };
+  audit: { logArguments: boolean };
   /** Ready servers only, by name. */
   servers: Record<string, ServerCatalog>;
   /** Every configured server, ready or not. */

@@ -18,7 +18,7 @@ export interface RemoteCatalogOptions {
 const EMPTY: CatalogSnapshot = {
   version: -1,
   nameSeparator: "-",
-  routing: { enableGlobalRoute: true, enableGroupNameRoute: true },
+  routing: { enableGlobalRoute: true, enableGroupNameRoute: true }, audit: { logArguments: false },
   servers: {},
   configured: {},
   groups: [],
