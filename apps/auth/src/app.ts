@@ -30,6 +30,8 @@ export interface AuthDeps {
   checks?: () => Promise<Record<string, boolean>>;
   /** Receives the authenticator, for a host that calls it in process (all-in-one). */
   onAuthenticator?: (authn: AuthenticationService) => void;
+  /** Serve /api/health[/ready] (on when the auth service runs alone). */
+  healthRoutes?: boolean;
 }
 
 /**
@@ -54,13 +56,16 @@ export default async function authApp(app: FastifyInstance, deps: AuthDeps): Pro
   });
   deps.onAuthenticator?.(authn);
 
-  app.get("/api/health", async () => ({ status: "ok" }));
-  app.get("/api/health/ready", async (_req, reply) => {
-    const checks = (await deps.checks?.()) ?? {};
-    const ready = Object.values(checks).every(Boolean);
-    reply.code(ready ? 200 : 503);
-    return { status: ready ? "ready" : "degraded", checks };
-  });
+  // In the all-in-one hub the supervisor's health routes answer for the process.
+  if (deps.healthRoutes ?? true) {
+    app.get("/api/health", async () => ({ status: "ok" }));
+    app.get("/api/health/ready", async (_req, reply) => {
+      const checks = (await deps.checks?.()) ?? {};
+      const ready = Object.values(checks).every(Boolean);
+      reply.code(ready ? 200 : 503);
+      return { status: ready ? "ready" : "degraded", checks };
+    });
+  }
 
   await app.register(authRoutes, { users: deps.users, authn, limiter: deps.limiter, audit: deps.audit, logger: deps.logger });
   await app.register(usersRoutes, { users: deps.users, authn });

@@ -5,6 +5,9 @@ import { openDatabase, type DbHandle, type DbOptions } from "@mcphub/db";
 import { gatewayApp } from "@mcphub/gateway";
 import { HubMetrics, metricsPlugin, type Logger, serviceFastifyOptions } from "@mcphub/observability";
 import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
+import { authApp, authServerOptions, createAuthRuntime, type AuthenticationService, type AuthRuntime } from "@mcphub/auth";
+import type { AuditSink, AuthenticatorPort } from "@mcphub/contracts";
+import { BatchingAuditSink } from "./batching-audit-sink.ts";
 
 export interface HubOptions {
   env: Env;
@@ -16,6 +19,12 @@ export interface HubOptions {
    * read); false runs from the file alone and refuses API writes.
    */
   database: DbOptions | false;
+  /**
+   * The auth service in this process: users, keys, the audit log, and credentials checked on
+   * the MCP endpoints and the settings API. It needs the database, opened before listening.
+   * false (SKIP_AUTH=true, or tests about other things) leaves every endpoint open.
+   */
+  auth: false | { jwtSecret: string; adminPassword?: string; retentionDays?: number; loginLimits?: { maxFailures: number; maxFailuresPerIp: number; windowSeconds: number } };
   /** Reconnect backoff bounds for upstreams (tests shorten them). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -51,8 +60,10 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     minBackoffMs: opts.minBackoffMs,
     maxBackoffMs: opts.maxBackoffMs,
   });
-  let db: Promise<DbHandle> | undefined;
   const database = opts.database;
+  if (opts.auth && database === false) throw new Error("the all-in-one hub's auth needs its database (users, keys, audit log)");
+  // With auth on, the database is opened now: users and keys are checked from the first request.
+  let db: Promise<DbHandle> | undefined = opts.auth && database !== false ? openDatabase(database) : undefined;
   const settings = new SettingsService({
     path: env.MCPHUB_SETTING_PATH,
     env: opts.hubEnv,
@@ -60,7 +71,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     bus,
     apply: (s) => supervisor.applySettings(s),
     // PGlite costs ~100 MB and, the very first time, seconds of initdb: a hub run from its
-    // settings file alone never pays for it; the first API change or history read does.
+    // settings file alone (SKIP_AUTH=true) never pays for it; the first API change does.
     openRepository:
       database === false
         ? undefined
@@ -73,10 +84,45 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
           },
   });
 
-  const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
+  let authn: AuthenticationService | undefined;
+  const authenticator: AuthenticatorPort | undefined = opts.auth ? { authenticate: (r) => authn!.authenticate(r) } : undefined;
+  let audit: BatchingAuditSink | undefined;
+  let runtime: AuthRuntime | undefined;
+  if (opts.auth && db) {
+    const handle = await db;
+    runtime = createAuthRuntime({
+      db: handle.db,
+      logger,
+      replica: "hub",
+      limits: opts.auth.loginLimits ?? { maxFailures: 5, maxFailuresPerIp: 50, windowSeconds: 900 },
+      retentionDays: opts.auth.retentionDays ?? 90,
+      adminPassword: opts.auth.adminPassword,
+      registry: metrics.registry,
+    });
+    const repository = runtime.auditRepository;
+    audit = new BatchingAuditSink((events) => repository.insertMany(events));
+  }
+  const auditSink: AuditSink | undefined = audit;
+
+  const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES, ...(opts.auth ? authServerOptions : {}) }));
   await app.register(async (scoped) => {
     await scoped.register(metricsPlugin, { metrics });
-    await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH });
+    if (runtime && opts.auth) {
+      const auth = runtime;
+      await scoped.register(authApp, {
+        ...auth,
+        audit: auditSink ?? auth.audit,
+        logger,
+        jwtSecret: opts.auth.jwtSecret,
+        tokenTtlSeconds: 86_400,
+        checks: () => auth.checks(),
+        healthRoutes: false,
+        onAuthenticator: (service) => {
+          authn = service;
+        },
+      });
+    }
+    await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH, authenticator, audit: auditSink });
     await scoped.register(gatewayApp, {
       supervisor,
       bus,
@@ -85,13 +131,17 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       basePath: env.BASE_PATH,
       bodyLimit: env.MAX_BODY_BYTES,
       sessionIdleMs: opts.sessionIdleMs,
-      skipAuth: env.SKIP_AUTH,
+      skipAuth: !opts.auth,
+      authenticator,
+      audit: auditSink,
     });
   }, { prefix: env.BASE_PATH });
 
   app.addHook("onClose", async () => {
     settings.stop();
     await supervisor.stop();
+    await audit?.flush();
+    await runtime?.stop();
     const handle = await db?.catch(() => undefined);
     await handle?.close();
     await bus.close();
@@ -102,7 +152,11 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     supervisor,
     settings,
     metrics,
-    start: () => settings.start(),
+    async start() {
+      // The first admin exists before anyone can sign in.
+      await runtime?.start();
+      await settings.start();
+    },
     close: () => app.close(),
   };
 }

@@ -3,6 +3,7 @@ import { delimiter, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, envSchema, parseEnv } from "@mcphub/config";
 import { closeOnSignals, createLogger, runMain } from "@mcphub/observability";
+import { resolveJwtSecret } from "@mcphub/auth";
 import { buildHub } from "./app.ts";
 
 // src/ and dist/ both sit two levels below the project root.
@@ -46,7 +47,12 @@ async function main(): Promise<void> {
     // Servers installed with the hub (the example's) can be named by their bin; the user's PATH comes first.
     PATH: [process.env.PATH, `${root}node_modules/.bin`].filter(Boolean).join(delimiter),
   };
-  const hub = await buildHub({ env, hubEnv, logger, database: { url: env.DATABASE_URL, dataDir } });
+  if (env.SKIP_AUTH) logger.warn("SKIP_AUTH=true: every endpoint is open, without credentials; use it only on a trusted machine");
+  else if (env.NODE_ENV === "production" && (env.JWT_SECRET ?? "").length < 32) {
+    throw new ConfigError("environment", ["JWT_SECRET: must be set to at least 32 characters when NODE_ENV=production"]);
+  }
+  const auth = env.SKIP_AUTH ? false : { jwtSecret: resolveJwtSecret(env, (msg) => logger.warn(msg)), adminPassword: env.ADMIN_PASSWORD };
+  const hub = await buildHub({ env, hubEnv, logger, database: { url: env.DATABASE_URL, dataDir }, auth });
 
   closeOnSignals(hub.app, logger);
 

@@ -20,9 +20,11 @@ export interface SupervisorDeps {
 /** The supervisor's HTTP surface: upstream health, the settings REST API and its OpenAPI description. */
 export default async function supervisorApp(app: FastifyInstance, deps: SupervisorDeps): Promise<void> {
   restErrorHandler(app);
+  // Open endpoints are a choice (SKIP_AUTH=true) or a missing auth service: say so where operators look.
+  const auth = deps.authenticator ? "enforced" : "OPEN: no credentials are checked (SKIP_AUTH=true or no auth service)";
   app.get("/api/health", async () => {
     const servers = deps.supervisor.status();
-    return { status: "ok", servers };
+    return { status: "ok", auth, servers };
   });
   app.get("/api/health/ready", async (_req, reply) => {
     const servers = deps.supervisor.status();

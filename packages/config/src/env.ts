@@ -45,6 +45,10 @@ export const envSchema = z.object({
   SUPERVISOR_URL: z.url().optional(),
   ROUTER_URL: z.url().optional(),
   AUTH_URL: z.url().optional(),
+  /** Signs session tokens; 32+ characters, required when NODE_ENV=production. */
+  JWT_SECRET: z.string().optional(),
+  /** The first admin's password; without it one is generated and printed once. */
+  ADMIN_PASSWORD: z.string().optional(),
   /** Names this process in logs and in the x-mcphub-replica response header. */
   REPLICA_ID: z.string().optional(),
 });

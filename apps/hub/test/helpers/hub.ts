@@ -28,6 +28,8 @@ export interface StartOptions {
   database?: boolean | string;
   /** With `database`: open it before the test starts (default), or leave it to the first API use. */
   openDatabase?: boolean;
+  /** Run the auth service in the hub (needs `database`); the first admin gets this password. Off by default: endpoints open. */
+  adminPassword?: string;
   /** Wait until these servers are ready (default: every enabled server in the settings). */
   waitFor?: string[];
 }
@@ -54,6 +56,7 @@ export async function startHub(
     hubEnv: { ...process.env, ...opts.env },
     logger,
     database: opts.database ? { url: typeof opts.database === "string" ? opts.database : undefined, dataDir: join(dir, "data") } : false,
+    auth: opts.adminPassword ? { jwtSecret: "test-secret-for-session-tokens-0123456789", adminPassword: opts.adminPassword } : false,
     minBackoffMs: opts.minBackoffMs ?? 100,
     maxBackoffMs: opts.maxBackoffMs ?? 1000,
   });
