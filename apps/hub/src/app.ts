@@ -89,6 +89,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
   let audit: BatchingAuditSink | undefined;
   let runtime: AuthRuntime | undefined;
   if (opts.auth && db) {
+    if (database !== false && !database.url) logger.info("opening the embedded database (its very first start takes several seconds)");
     const handle = await db;
     runtime = createAuthRuntime({
       db: handle.db,

@@ -19,7 +19,7 @@ const flag = z
 /** The environment variables every MCPHub process understands (DESIGN.md, "Environment"). */
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  /** Loopback by default: the MCP endpoints and the settings API are not authenticated yet. */
+  /** Loopback by default: a newcomer's first hub is not on the network before they choose so. */
   HOST: z.string().default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   BASE_PATH: z
