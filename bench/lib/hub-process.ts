@@ -93,7 +93,7 @@ export interface HubProcessOptions {
   root: string;
   /** Absolute path of server-everything's dist/index.js. */
   everythingJs: string;
-  /** Extra environment for the hub (e.g. DATABASE_URL). */
+  /** Extra environment for the hub (e.g. ADMIN_PASSWORD, SKIP_AUTH). */
   env?: Record<string, string>;
   /** Extra Node flags (e.g. --cpu-prof). */
   nodeArgs?: string[];
@@ -111,14 +111,17 @@ export interface HubProcess {
   stop(): Promise<{ leftovers: number[] }>;
 }
 
+/** Writes `<dir>/mcp_settings.json` holding server-everything over stdio, the one server every bench path calls; returns its path. */
+export async function writeSettings(dir: string, everythingJs: string): Promise<string> {
+  const settingsPath = join(dir, "mcp_settings.json");
+  await writeFile(settingsPath, JSON.stringify({ mcpServers: { everything: { type: "stdio", command: process.execPath, args: [everythingJs, "stdio"] } } }, null, 2));
+  return settingsPath;
+}
+
 /** Starts `node apps/hub/dist/server.js` with a temporary settings file holding server-everything over stdio. */
 export async function startHubProcess(opts: HubProcessOptions): Promise<HubProcess> {
   const dir = await mkdtemp(join(tmpdir(), "mcphub-bench-"));
-  const settingsPath = join(dir, "mcp_settings.json");
-  await writeFile(
-    settingsPath,
-    JSON.stringify({ mcpServers: { everything: { type: "stdio", command: process.execPath, args: [opts.everythingJs, "stdio"] } } }, null, 2),
-  );
+  const settingsPath = await writeSettings(dir, opts.everythingJs);
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(opts.root, "apps/hub/dist/server.js")], {
     cwd: dir,
@@ -203,25 +206,25 @@ export async function waitReady(hub: HubProcess, server: string, timeoutMs: numb
 }
 
 /**
- * Waits until the settings database is attached (GET /api/settings/revisions stops answering 503).
- * Returns false when it did not attach in time; throws if the hub exits meanwhile.
+ * Signs in as the first admin and creates an API key for every endpoint, as the README tells a
+ * user to: the MCP endpoints want a credential unless SKIP_AUTH=true.
  */
-export async function waitDatabase(hub: HubProcess, timeoutMs: number): Promise<boolean> {
-  let exit: string | undefined;
-  void hub.exited.then((e) => (exit = e));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (exit) throw new Error(`the hub exited (${exit}) while opening its settings database`);
-    try {
-      const res = await fetch(`${hub.base}/api/settings/revisions`);
-      await res.arrayBuffer();
-      if (res.status === 200) return true;
-    } catch {
-      // keep polling
-    }
-    await sleep(100);
-  }
-  return false;
+export async function createApiKey(base: string, adminPassword: string): Promise<string> {
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: adminPassword }),
+  });
+  const session = (await login.json()) as { token?: string };
+  if (!login.ok || !session.token) throw new Error(`admin login: HTTP ${login.status} ${JSON.stringify(session).slice(0, 300)}`);
+  const created = await fetch(`${base}/api/keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${session.token}` },
+    body: JSON.stringify({ name: "mcphub-bench", accessType: "all" }),
+  });
+  const body = (await created.json()) as { key?: string };
+  if (created.status !== 201 || !body.key) throw new Error(`creating an API key: HTTP ${created.status} ${JSON.stringify(body).slice(0, 300)}`);
+  return body.key;
 }
 
 /** Waits for RSS to stop moving (within 1 MB over 1 s, at most `timeoutMs`) and returns it. */

@@ -17,12 +17,15 @@ export interface BenchConfig {
   rounds: number;
 }
 
-/** The processes whose CPU time a throughput run accounts for, besides this one (the client). */
-export interface CpuSubjects {
-  hub?: number;
-  /** The MCP server: server-everything or the trivial reference server. */
-  upstream?: number;
-}
+/**
+ * Where the server side of a path runs: the all-in-one hub; in the cluster nginx, the gateway
+ * replicas and the supervisor; and the MCP server (server-everything or the trivial reference server).
+ */
+export const CPU_ROLES = ["hub", "nginx", "gateway", "supervisor", "upstream"] as const;
+export type CpuRole = (typeof CPU_ROLES)[number];
+
+/** The processes whose CPU time a throughput run accounts for, besides this one (the client), by role. */
+export type CpuSubjects = Partial<Record<CpuRole, number | number[]>>;
 
 export interface PathResult {
   label: string;
@@ -35,13 +38,13 @@ export interface PathResult {
   /** Calls that failed during the throughput run (not counted in calls/s). */
   errors: number;
   firstError?: string;
-  /** CPU time per successful call during the throughput run, in µs, by process. */
-  cpuPerCall: { client: number; hub?: number; upstream?: number };
+  /** CPU time per successful call during the throughput run, in µs: the client's, and each role's that was measured. */
+  cpuPerCall: { client: number } & Partial<Record<CpuRole, number>>;
 }
 
 interface Prepared {
   path: BenchPath;
-  subjects: CpuSubjects;
+  subjects: Partial<Record<CpuRole, number[]>>;
   first: Session;
   /** The callers of the throughput run: `concurrency` sessions, or the first one `concurrency` times. */
   callers: Session[];
@@ -52,7 +55,8 @@ interface Prepared {
   errors: number;
   firstError?: string;
   elapsedMs: number;
-  cpu: { client: number; hub: number; upstream: number };
+  /** CPU ms summed over the recorded rounds, by role. */
+  cpu: { client: number } & Partial<Record<CpuRole, number>>;
 }
 
 /**
@@ -102,7 +106,7 @@ async function prepare(path: BenchPath, subjects: CpuSubjects, cfg: BenchConfig)
   const sessions = [first];
   const p: Prepared = {
     path,
-    subjects: { hub: subjects.hub, upstream: subjects.upstream ?? first.serverPid },
+    subjects: pidsByRole({ ...subjects, upstream: subjects.upstream ?? first.serverPid }),
     first,
     callers: [],
     sessions,
@@ -111,7 +115,7 @@ async function prepare(path: BenchPath, subjects: CpuSubjects, cfg: BenchConfig)
     ok: 0,
     errors: 0,
     elapsedMs: 0,
-    cpu: { client: 0, hub: 0, upstream: 0 },
+    cpu: { client: 0 },
   };
   try {
     for (let i = 0; i < cfg.warmup; i++) await first.call();
@@ -134,7 +138,8 @@ async function prepare(path: BenchPath, subjects: CpuSubjects, cfg: BenchConfig)
 
 /** Every caller calls in a loop for `durationMs`; with `record`, the calls, time and CPU count. */
 async function throughputRound(p: Prepared, durationMs: number, record: boolean): Promise<void> {
-  const before = { client: process.cpuUsage(), hub: pidCpu(p.subjects.hub), upstream: pidCpu(p.subjects.upstream) };
+  const client0 = process.cpuUsage();
+  const before = roleCpu(p.subjects);
   let ok = 0;
   let errors = 0;
   const start = performance.now();
@@ -156,14 +161,19 @@ async function throughputRound(p: Prepared, durationMs: number, record: boolean)
   p.elapsedMs += performance.now() - start;
   p.ok += ok;
   p.errors += errors;
-  const client = process.cpuUsage(before.client);
+  const client = process.cpuUsage(client0);
   p.cpu.client += (client.user + client.system) / 1000;
-  p.cpu.hub += delta(before.hub, pidCpu(p.subjects.hub));
-  p.cpu.upstream += delta(before.upstream, pidCpu(p.subjects.upstream));
+  const after = roleCpu(p.subjects);
+  for (const role of CPU_ROLES) {
+    const b = before[role];
+    if (b) p.cpu[role] = (p.cpu[role] ?? 0) + delta(b, after[role]!);
+  }
 }
 
 function result(p: Prepared): PathResult {
-  const perCall = (cpuMsTotal: number, measured: boolean) => (measured && p.ok ? (cpuMsTotal * 1000) / p.ok : undefined);
+  const perCall = (cpuMsTotal: number) => (p.ok ? (cpuMsTotal * 1000) / p.ok : Number.NaN);
+  const cpuPerCall: PathResult["cpuPerCall"] = { client: perCall(p.cpu.client) };
+  for (const role of CPU_ROLES) if (p.subjects[role]) cpuPerCall[role] = perCall(p.cpu[role] ?? 0);
   return {
     label: p.path.label,
     role: p.path.role,
@@ -174,11 +184,7 @@ function result(p: Prepared): PathResult {
     callsPerSec: p.ok / (p.elapsedMs / 1000),
     errors: p.errors,
     firstError: p.firstError,
-    cpuPerCall: {
-      client: perCall(p.cpu.client, true) ?? Number.NaN,
-      hub: perCall(p.cpu.hub, p.subjects.hub !== undefined),
-      upstream: perCall(p.cpu.upstream, p.subjects.upstream !== undefined),
-    },
+    cpuPerCall,
   };
 }
 
@@ -187,8 +193,32 @@ function share(total: number, rounds: number, round: number): number {
   return Math.floor((total * (round + 1)) / rounds) - Math.floor((total * round) / rounds);
 }
 
-const pidCpu = (pid: number | undefined) => (pid === undefined ? undefined : cpuMs(pid));
-const delta = (before: number | undefined, after: number | undefined) => (before === undefined || after === undefined ? 0 : after - before);
+/** Roles without a pid are left out, so the report can tell "not measured" from "none". */
+function pidsByRole(subjects: CpuSubjects): Partial<Record<CpuRole, number[]>> {
+  const out: Partial<Record<CpuRole, number[]>> = {};
+  for (const role of CPU_ROLES) {
+    const pids = [subjects[role] ?? []].flat();
+    if (pids.length) out[role] = pids;
+  }
+  return out;
+}
+
+/** CPU ms so far of every pid of every role (undefined for a process that is gone). */
+function roleCpu(subjects: Partial<Record<CpuRole, number[]>>): Partial<Record<CpuRole, (number | undefined)[]>> {
+  const out: Partial<Record<CpuRole, (number | undefined)[]>> = {};
+  for (const role of CPU_ROLES) if (subjects[role]) out[role] = subjects[role]!.map(cpuMs);
+  return out;
+}
+
+/** Summed per pid: a process that ended (or started) during the round counts for nothing. */
+function delta(before: (number | undefined)[], after: (number | undefined)[]): number {
+  let sum = 0;
+  before.forEach((b, i) => {
+    const a = after[i];
+    if (b !== undefined && a !== undefined) sum += a - b;
+  });
+  return sum;
+}
 
 async function timed(fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();

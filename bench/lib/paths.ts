@@ -19,8 +19,12 @@ export interface Session {
 
 export interface BenchPath {
   label: string;
-  /** The floor talks to server-everything directly; hub paths go through the hub; a reference talks to a trivial HTTP echo server. */
-  role: "floor" | "hub" | "reference";
+  /**
+   * The floor talks to server-everything directly; hub paths go through the all-in-one hub,
+   * cluster paths through nginx, gateway replicas and the supervisor; a reference talks to a
+   * trivial HTTP echo server.
+   */
+  role: "floor" | "hub" | "cluster" | "reference";
   /**
    * How "16 concurrent sessions" is run: 16 sessions each with one call in flight, or one
    * session with 16 calls in flight (16 SDK clients over one stdio server process cannot exist:
@@ -81,13 +85,16 @@ export function sdkStdio(everythingJs: string): BenchPath {
   };
 }
 
+/** Extra request headers of an HTTP path: the credential, where the endpoint checks one. */
+export type HttpHeaders = Record<string, string>;
+
 /** The official SDK client over Streamable HTTP to a hub endpoint. */
-export function sdkHttp(label: string, url: string, tool: string, role: BenchPath["role"] = "hub"): BenchPath {
+export function sdkHttp(label: string, url: string, tool: string, role: BenchPath["role"] = "hub", headers: HttpHeaders = {}): BenchPath {
   return {
     label,
     role,
     concurrency: "sessions",
-    open: () => sdkSession(new Client(CLIENT_INFO, { capabilities: {} }), new StreamableHTTPClientTransport(new URL(url)), tool),
+    open: () => sdkSession(new Client(CLIENT_INFO, { capabilities: {} }), new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }), tool),
   };
 }
 
@@ -172,7 +179,7 @@ interface HttpAnswer {
  * node:http with a keep-alive Agent doing the same JSON-RPC POSTs as the SDK client (a 2025-11-25
  * session, JSON answers): the hub's own cost without the SDK client's.
  */
-export function rawHttp(label: string, url: string, tool: string, role: BenchPath["role"] = "hub"): BenchPath {
+export function rawHttp(label: string, url: string, tool: string, role: BenchPath["role"] = "hub", extraHeaders: HttpHeaders = {}): BenchPath {
   // One pool per path, made again after dispose() so the path can be measured twice.
   let agent: Agent | undefined;
   const target = new URL(url);
@@ -190,6 +197,7 @@ export function rawHttp(label: string, url: string, tool: string, role: BenchPat
             "content-type": "application/json",
             accept: "application/json, text/event-stream",
             "content-length": Buffer.byteLength(body),
+            ...extraHeaders,
             ...headers,
           },
         },

@@ -61,7 +61,7 @@ beforeAll(async () => {
   const port = await freePort();
   cluster = spawn(process.execPath, ["--import", "tsx", "infra/scripts/cluster.ts", "--gateways", "2", "--port", String(port), "--run-dir", join(dir, "run")], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "warn", ADMIN_PASSWORD: "cluster-admin-password" },
+    env: { ...process.env, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "warn", ADMIN_PASSWORD: "cluster-admin-password", AUDIT_STREAM: `mcphub:audit:e2e:${process.pid}` },
     stdio: ["ignore", "pipe", "pipe"],
   });
   cluster.stdout!.on("data", (d: Buffer) => output.push(d.toString()));

@@ -7,7 +7,7 @@ import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, se
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
 import { RedisSessionStore } from "./redis-session.store.ts";
-import { RemoteAuthenticator, RemoteSupervisor } from "@mcphub/service-clients";
+import { CachingAuthenticator, RemoteAuthenticator, RemoteSupervisor } from "@mcphub/service-clients";
 
 const gatewayEnvSchema = splitServiceEnvSchema
   .extend({ SUPERVISOR_URL: z.url() })
@@ -25,7 +25,8 @@ export async function runGateway(): Promise<void> {
   const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
   const supervisor = new RemoteSupervisor({ url: env.SUPERVISOR_URL, token: env.INTERNAL_TOKEN, bus, logger });
   await supervisor.start();
-  const authenticator = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
+  const remoteAuth = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
+  const authenticator = remoteAuth && new CachingAuthenticator(remoteAuth);
   const redis = new Redis(env.REDIS_URL, { connectionName: `${replica}-sessions`, maxRetriesPerRequest: 2 });
   redis.on("error", (err) => logger.warn({ err: err.message }, "session store connection error"));
   const sessionIdleMs = 30 * 60_000;
@@ -43,7 +44,7 @@ export async function runGateway(): Promise<void> {
       sessionIdleMs,
       authenticator,
       skipAuth: env.SKIP_AUTH,
-      audit: new AuditProducer(redis),
+      audit: new AuditProducer(redis, env.AUDIT_STREAM),
       metrics,
       logger,
       basePath: env.BASE_PATH,
@@ -52,7 +53,7 @@ export async function runGateway(): Promise<void> {
   }, { prefix: env.BASE_PATH });
   app.addHook("onClose", async () => {
     await supervisor.close();
-    await authenticator?.close();
+    await remoteAuth?.close();
     await bus.close();
     redis.disconnect();
   });

@@ -7,6 +7,7 @@ import { HubMetrics, metricsPlugin, type Logger, serviceFastifyOptions } from "@
 import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
 import { authApp, authServerOptions, createAuthRuntime, type AuthenticationService, type AuthRuntime } from "@mcphub/auth";
 import type { AuditSink, AuthenticatorPort } from "@mcphub/contracts";
+import { CachingAuthenticator } from "@mcphub/service-clients";
 import { BatchingAuditSink } from "./batching-audit-sink.ts";
 
 export interface HubOptions {
@@ -85,7 +86,9 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
   });
 
   let authn: AuthenticationService | undefined;
-  const authenticator: AuthenticatorPort | undefined = opts.auth ? { authenticate: (r) => authn!.authenticate(r) } : undefined;
+  const authenticator: AuthenticatorPort | undefined = opts.auth
+    ? new CachingAuthenticator({ authenticate: (r) => authn!.authenticate(r) })
+    : undefined;
   let audit: BatchingAuditSink | undefined;
   let runtime: AuthRuntime | undefined;
   if (opts.auth && db) {

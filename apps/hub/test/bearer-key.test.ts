@@ -29,7 +29,8 @@ afterAll(async () => {
 
 describe("the settings' bearer key", () => {
   it("opens the MCP endpoints, as Authorization or x-api-key", async () => {
-    for (const headers of [{ authorization: `Bearer ${KEY}` }, { "x-api-key": KEY }]) {
+    const variants: Record<string, string>[] = [{ authorization: `Bearer ${KEY}` }, { "x-api-key": KEY }];
+    for (const headers of variants) {
       const c = await connectWith(headers);
       expect(text(await c.callTool({ name: "everything-echo", arguments: { message: "shared" } }))).toBe("Echo: shared");
       await c.close();

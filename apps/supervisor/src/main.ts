@@ -9,7 +9,7 @@ import { internalRoutes } from "./internal.routes.ts";
 import { openDatabase } from "@mcphub/db";
 import { SettingsRepository } from "./settings.repository.ts";
 import { SettingsService } from "./settings.service.ts";
-import { RemoteAuthenticator } from "@mcphub/service-clients";
+import { CachingAuthenticator, RemoteAuthenticator } from "@mcphub/service-clients";
 import { SupervisorService } from "./supervisor.service.ts";
 
 /** The supervisor as its own process: upstream connections, catalog, settings, /internal API. */
@@ -34,11 +34,12 @@ export async function runSupervisor(): Promise<void> {
   const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);
   await app.register(metricsPlugin, { metrics });
-  const authenticator = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
+  const remoteAuth = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
+  const authenticator = remoteAuth && new CachingAuthenticator(remoteAuth);
   if (!authenticator) logger.warn("no AUTH_URL (or SKIP_AUTH=true): the settings API is open to anyone who can reach this service");
   const auditRedis = new Redis(env.REDIS_URL, { connectionName: `${replica}-audit`, maxRetriesPerRequest: null });
   auditRedis.on("error", (err) => logger.warn({ err: err.message }, "audit stream connection error"));
-  await app.register(supervisorApp, { supervisor, settings, basePath: "", authenticator, audit: new AuditProducer(auditRedis) });
+  await app.register(supervisorApp, { supervisor, settings, basePath: "", authenticator, audit: new AuditProducer(auditRedis, env.AUDIT_STREAM) });
   await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
   app.addHook("onClose", async () => {
     settings.stop();

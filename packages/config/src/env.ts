@@ -49,6 +49,8 @@ export const envSchema = z.object({
   JWT_SECRET: z.string().optional(),
   /** The first admin's password; without it one is generated and printed once. */
   ADMIN_PASSWORD: z.string().optional(),
+  /** The Redis stream audit events travel on (one per deployment sharing a Redis). */
+  AUDIT_STREAM: z.string().min(1).default("mcphub:audit"),
   /** Names this process in logs and in the x-mcphub-replica response header. */
   REPLICA_ID: z.string().optional(),
 });

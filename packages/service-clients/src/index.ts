@@ -1,3 +1,4 @@
 export * from "./remote-catalog.ts";
 export * from "./remote-supervisor.ts";
 export * from "./remote-authenticator.ts";
+export * from "./caching-authenticator.ts";
