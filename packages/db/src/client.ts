@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { sql, type SQL } from "drizzle-orm";
@@ -66,12 +68,39 @@ export async function openDatabase(opts: DbOptions): Promise<DbHandle> {
     }
   }
   await mkdir(opts.dataDir, { recursive: true });
-  const client = new PGlite(`${opts.dataDir}/pglite`, { extensions: { vector }, postgresqlconf: PGLITE_CONF });
+  const dir = `${opts.dataDir}/pglite`;
+  if (!existsSync(`${dir}/PG_VERSION`)) await initPgliteInChild(dir);
+  const client = new PGlite(dir, { extensions: { vector }, postgresqlconf: PGLITE_CONF });
   const pglite = drizzlePglite(client, { schema });
   await migratePglite(pglite, { migrationsFolder: MIGRATIONS });
   const db = pglite as unknown as Database;
   const hasVector = await tryCreateVectorExtension(db);
   return { db, kind: "pglite", hasVector, close: () => client.close() };
+}
+
+/**
+ * Creates a new PGlite data directory in a short-lived child process. initdb grows the
+ * WebAssembly memory to several hundred MB, and WebAssembly memory never shrinks: done in this
+ * process, the hub would keep that memory for its lifetime. The child returns it to the OS.
+ */
+async function initPgliteInChild(dir: string): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const pglite = pathToFileURL(require.resolve("@electric-sql/pglite")).href;
+  const pgvector = pathToFileURL(require.resolve("@electric-sql/pglite-pgvector")).href;
+  const code = `
+    const { PGlite } = await import(${JSON.stringify(pglite)});
+    const { vector } = await import(${JSON.stringify(pgvector)});
+    const db = new PGlite(${JSON.stringify(dir)}, { extensions: { vector }, postgresqlconf: ${JSON.stringify(PGLITE_CONF)} });
+    await db.waitReady;
+    await db.query("create extension if not exists vector");
+    await db.close();`;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`creating the embedded database failed (${code}): ${stderr.trim().slice(-500)}`))));
+  });
 }
 
 /** pgvector is optional (DESIGN.md, "Data"): a server without it still runs, searching exactly. */
