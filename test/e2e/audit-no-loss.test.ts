@@ -128,8 +128,7 @@ describe("audit events through the stream", () => {
 
     // Back again; producers never paused.
     await Promise.all([startAuth(), produce(producer, 200)]);
-    const before = (await stored())!.rows;
-    await waitUntil(async () => ((await stored())?.rows ?? 0) > before, 15_000, "the restarted consumer storing events");
+    await waitUntil(async () => ((await stored())?.distinct ?? 0) >= produced.length, 15_000, "the restarted consumer catching up on the backlog");
 
     // Postgres restarts under the consumer (immediate: connections cut, crash recovery on start)...
     await Promise.all([pg.restart("immediate"), produce(producer, 300)]);

@@ -142,6 +142,9 @@ describe("secrets stay out of logs and answers", () => {
   it("the session really carried every secret (so finding none means something)", () => {
     expect(toolResults.echo).toBe(`Echo: ${ARGUMENT}`);
     expect(toolResults.echoByToken).toBe(`Echo: ${ARGUMENT}`);
+    // The refused calls took the error paths (where arguments are most tempting to log).
+    expect(toolResults.unknown).toContain("no-such-tool");
+    expect(toolResults.invalid).toMatch(/invalid/i);
     // The env value reached the upstream process.
     expect(toolResults.env).toContain(ENV_SECRET);
     // The hub logged the servers it started and the ones that failed: the paths where config leaks.
