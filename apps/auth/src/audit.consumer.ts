@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
-import type { Logger } from "@mcphub/observability";
+import { safeErrorMessage, type Logger } from "@mcphub/observability";
 import { parseStreamEvent, type AuditEvent } from "@mcphub/contracts";
 import type { AuditMetrics } from "./audit-metrics.ts";
 import type { AuditRepository } from "./audit.repository.ts";
@@ -157,7 +157,7 @@ export class AuditConsumer {
           this.opts.logger.warn({ stream: this.stream, group: this.group }, "audit consumer: the stream or group vanished; recreating it");
           await this.ensureGroup().catch(() => {});
         } else {
-          this.opts.logger.error({ err, failures }, "audit consumer: storing events failed; retrying");
+          this.opts.logger.error({ err: safeErrorMessage(err), failures }, "audit consumer: storing events failed; retrying");
         }
         await sleep(Math.min(100 * 2 ** failures, 5000));
       }

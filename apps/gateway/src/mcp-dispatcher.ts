@@ -6,7 +6,7 @@ import {
 } from "@modelcontextprotocol/core";
 import { UriTemplate } from "@modelcontextprotocol/client";
 import { describeState, JsonRpcCode, McpCallError, type AuditSink, type CatalogSnapshot, type SupervisorPort } from "@mcphub/contracts";
-import type { HubMetrics, Logger } from "@mcphub/observability";
+import { safeErrorMessage, type HubMetrics, type Logger } from "@mcphub/observability";
 import type { CatalogView, Routed } from "./catalog-view.ts";
 import type { SessionRecord } from "./session.store.ts";
 import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
@@ -170,8 +170,8 @@ export class McpDispatcher {
         ...(ctx.snap.audit.logArguments && params.arguments !== undefined ? { arguments: params.arguments } : {}),
       },
     };
-    this.audit!.append(event).catch((err: Error) =>
-      this.logger.error({ err: err.message, action: event.action, server: event.resource, tool: event.resourceId }, "could not append an audit event"),
+    this.audit!.append(event).catch((err: unknown) =>
+      this.logger.error({ err: safeErrorMessage(err), action: event.action, server: event.resource, tool: event.resourceId }, "could not append an audit event"),
     );
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { safeErrorMessage } from "@mcphub/observability";
 import { HubError, type AuditSink, type AuthenticatorPort } from "@mcphub/contracts";
 import { adminOnly } from "./admin-guard.ts";
 import type { RawSettings, SettingsService } from "./settings.service.ts";
@@ -27,10 +28,29 @@ const servers = (raw: RawSettings): RawServers => (raw.mcpServers ?? {}) as RawS
 const groups = (raw: RawSettings): RawGroup[] => (raw.groups ?? []) as RawGroup[];
 const groupServerName = (entry: unknown) => (typeof entry === "string" ? entry : (entry as { name?: string })?.name);
 
-/** A server's settings for the audit log: env and header names kept, their values (secrets) not. */
+/**
+ * A server's settings for the audit log: env and header names kept, their values (secrets)
+ * not, nor a URL's password or query values (tokens often ride there).
+ */
 function redactServer(config: Record<string, unknown>): Record<string, unknown> {
   const keysOnly = (v: unknown) => (v && typeof v === "object" ? Object.fromEntries(Object.keys(v).map((k) => [k, "[redacted]"])) : v);
-  return { ...config, ...(config.env ? { env: keysOnly(config.env) } : {}), ...(config.headers ? { headers: keysOnly(config.headers) } : {}) };
+  return {
+    ...config,
+    ...(config.env ? { env: keysOnly(config.env) } : {}),
+    ...(config.headers ? { headers: keysOnly(config.headers) } : {}),
+    ...(typeof config.url === "string" ? { url: redactUrl(config.url) } : {}),
+  };
+}
+
+function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password) url.password = "[redacted]";
+    for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, "[redacted]");
+    return url.href;
+  } catch {
+    return "[redacted]";
+  }
 }
 
 function notFound(kind: string, name: string): HubError {
@@ -62,7 +82,7 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
           ip: req.ip,
           details: what.details,
         })
-        .catch((err: Error) => req.log.error({ err: err.message, action: what.action }, "could not append an audit event"));
+        .catch((err: unknown) => req.log.error({ err: safeErrorMessage(err), action: what.action }, "could not append an audit event"));
     }
   };
   const serverView = (name: string, config: Record<string, unknown>) => ({

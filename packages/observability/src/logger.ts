@@ -41,3 +41,14 @@ export function createLogger(opts: LoggerOptions): Logger {
     ]),
   );
 }
+
+/**
+ * An error's message safe for a log line. Database drivers wrapped by drizzle put the whole
+ * query and its parameters in the message ("Failed query: … params: …"): the parameters may be
+ * audit details or tool arguments, so only the driver's own reason (the cause) is kept.
+ */
+export function safeErrorMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.message.startsWith("Failed query:") && err.cause instanceof Error) return err.cause.message;
+  return err.message;
+}
