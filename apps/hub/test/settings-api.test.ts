@@ -114,6 +114,20 @@ describe("settings REST API over Postgres revisions", () => {
     expect((await api(t, "GET", "/api/groups/from-file")).status).toBe(200);
   });
 
+  it("masks env and header values in answers, and keeps the stored value when the mask is sent back", async () => {
+    const created = await api(t, "POST", "/api/servers", { name: "vaulted", ...upstream.everything(), env: { API_TOKEN: "s3cret-value", MODE: "x" } });
+    expect(created.status).toBe(201);
+    expect(created.body.config.env).toEqual({ API_TOKEN: "[secret]", MODE: "[secret]" });
+    const read = await api(t, "GET", "/api/servers/vaulted");
+    expect(JSON.stringify(read.body)).not.toContain("s3cret-value");
+    // A client saves what it read, changing only MODE: the token stays as stored.
+    const saved = await api(t, "PUT", "/api/servers/vaulted", { ...read.body.config, env: { ...read.body.config.env, MODE: "y" } });
+    expect(saved.status).toBe(200);
+    expect((await fileOf(t)).mcpServers.vaulted.env).toEqual({ API_TOKEN: "s3cret-value", MODE: "y" });
+    expect(JSON.stringify((await api(t, "GET", "/api/settings")).body)).not.toContain("s3cret-value");
+    expect((await api(t, "DELETE", "/api/servers/vaulted")).status).toBe(204);
+  });
+
   it("describes itself in OpenAPI at /api/docs", async () => {
     const { body } = await api(t, "GET", "/api/docs");
     expect(body.openapi).toBe("3.1.0");

@@ -53,6 +53,36 @@ function redactUrl(text: string): string {
   }
 }
 
+/** What the API shows in place of an env or header value; sent back, it means "keep the stored one". */
+export const SECRET_MASK = "[secret]";
+
+type SecretMaps = { env?: Record<string, string>; headers?: Record<string, string> };
+
+/** A server's settings as the API shows them: env and header values masked (they are secrets). */
+function maskServer(config: Record<string, unknown>): Record<string, unknown> {
+  const mask = (v: unknown) => (v && typeof v === "object" ? Object.fromEntries(Object.keys(v).map((k) => [k, SECRET_MASK])) : v);
+  return { ...config, ...(config.env ? { env: mask(config.env) } : {}), ...(config.headers ? { headers: mask(config.headers) } : {}) };
+}
+
+/** Puts stored values back where a client sent the mask (it saved what it had read). */
+function unmaskServer(config: Record<string, unknown>, stored: Record<string, unknown> | undefined): Record<string, unknown> {
+  const restore = (field: keyof SecretMaps) => {
+    const sent = config[field] as Record<string, string> | undefined;
+    if (!sent || typeof sent !== "object") return {};
+    const kept = ((stored as SecretMaps | undefined)?.[field] ?? {}) as Record<string, string>;
+    return { [field]: Object.fromEntries(Object.entries(sent).map(([k, v]) => [k, v === SECRET_MASK && k in kept ? kept[k] : v])) };
+  };
+  return { ...config, ...restore("env"), ...restore("headers") };
+}
+
+function maskSettings(raw: RawSettings): RawSettings {
+  return { ...raw, mcpServers: Object.fromEntries(Object.entries(servers(raw)).map(([n, c]) => [n, maskServer(c)])) };
+}
+
+function unmaskSettings(next: RawSettings, stored: RawSettings): RawSettings {
+  return { ...next, mcpServers: Object.fromEntries(Object.entries(servers(next)).map(([n, c]) => [n, unmaskServer(c, servers(stored)[n])])) };
+}
+
 function notFound(kind: string, name: string): HubError {
   return new HubError("HUB_NOT_FOUND", `no ${kind} named "${name}"`, 404);
 }
@@ -87,19 +117,21 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   };
   const serverView = (name: string, config: Record<string, unknown>) => ({
     name,
-    config,
+    config: maskServer(config),
     status: deps.supervisor.status().find((s) => s.name === name),
   });
 
   app.get("/api/settings", async () => {
     const { revision, raw } = settings.settings;
-    return { revision, settings: raw };
+    return { revision, settings: maskSettings(raw) };
   });
 
   app.put("/api/settings", async (req) => {
     const next = body(req);
-    const { revision, raw } = await change(req, { action: "settings.replace", resource: "settings", resourceId: "all", details: { servers: Object.keys(servers(next)) } }, () => next);
-    return { revision, settings: raw };
+    const { revision, raw } = await change(req, { action: "settings.replace", resource: "settings", resourceId: "all", details: { servers: Object.keys(servers(next)) } }, (stored) =>
+      unmaskSettings(next, stored),
+    );
+    return { revision, settings: maskSettings(raw) };
   });
 
   app.get("/api/settings/revisions", async () => {
@@ -128,10 +160,13 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   });
 
   app.put<{ Params: { name: string } }>("/api/servers/:name", async (req) => {
-    const { name: _ignored, ...config } = body(req);
+    const { name: _ignored, ...sent } = body(req);
     const { name } = req.params;
-    await change(req, { action: "server.update", resource: "server", resourceId: name, details: { config: redactServer(config) } }, (raw) => {
-      if (!servers(raw)[name]) throw notFound("server", name);
+    let config = sent;
+    await change(req, { action: "server.update", resource: "server", resourceId: name, details: { config: redactServer(sent) } }, (raw) => {
+      const stored = servers(raw)[name];
+      if (!stored) throw notFound("server", name);
+      config = unmaskServer(sent, stored);
       return { ...raw, mcpServers: { ...servers(raw), [name]: config } };
     });
     return serverView(name, config);
