@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { alive, descendants, freePort, sleep, writeSettings, type HealthServer } from "./hub-process.ts";
+import { alive, descendants, freePort, sleep, writeSettings, type HealthServer, followChild } from "./hub-process.ts";
 
 export interface ClusterOptions {
   root: string;
@@ -102,14 +102,7 @@ export async function launchCluster(opts: ClusterOptions): Promise<ClusterProces
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
-  const lines: string[] = [];
-  const keep = (d: Buffer) => {
-    lines.push(...d.toString().split("\n").filter(Boolean));
-    if (lines.length > 200) lines.splice(0, lines.length - 200);
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
+  const { output, exited } = followChild(child);
   let exit: string | undefined;
   void exited.then((e) => (exit = e));
   const pid = child.pid!;
@@ -127,7 +120,7 @@ export async function launchCluster(opts: ClusterOptions): Promise<ClusterProces
     pid,
     database: opts.database,
     exited,
-    output: () => lines.join("\n"),
+    output,
 
     async ready(timeoutMs, server) {
       const deadline = Date.now() + timeoutMs;

@@ -54,6 +54,22 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
+/**
+ * Keeps the last 200 lines a child writes (stdout and stderr), for a failure message, and
+ * resolves `exited` with how it ended.
+ */
+export function followChild(child: ChildProcess): { output: () => string; exited: Promise<string> } {
+  const lines: string[] = [];
+  const keep = (d: Buffer) => {
+    lines.push(...d.toString().split("\n").filter(Boolean));
+    if (lines.length > 200) lines.splice(0, lines.length - 200);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const exited = new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
+  return { output: () => lines.join("\n"), exited };
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -136,14 +152,7 @@ export async function startHubProcess(opts: HubProcessOptions): Promise<HubProce
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const lines: string[] = [];
-  const keep = (d: Buffer) => {
-    lines.push(...d.toString().split("\n").filter(Boolean));
-    if (lines.length > 200) lines.splice(0, lines.length - 200);
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
+  const { output, exited } = followChild(child);
   const pid = child.pid!;
   let stopped: Promise<{ leftovers: number[] }> | undefined;
 
@@ -152,7 +161,7 @@ export async function startHubProcess(opts: HubProcessOptions): Promise<HubProce
     base: `http://127.0.0.1:${port}`,
     dir,
     exited,
-    output: () => lines.join("\n"),
+    output,
     stop() {
       stopped ??= (async () => {
         const tree = descendants(pid);
