@@ -7,6 +7,7 @@ import { errorResponse, JsonRpcCode } from "./jsonrpc.ts";
 import { registerLegacySse } from "./legacy-sse.routes.ts";
 import { LiveSessions } from "./live-sessions.ts";
 import { McpAuth } from "./mcp-auth.ts";
+import { originGuard } from "./origin-guard.ts";
 import { McpDispatcher } from "./mcp-dispatcher.ts";
 import { MemorySessionStore, type SessionStore } from "./session.store.ts";
 import type { GatewayCore } from "./session-lifecycle.ts";
@@ -28,6 +29,8 @@ export interface GatewayDeps {
   skipAuth?: boolean;
   /** Every tool call is recorded here. */
   audit?: AuditSink;
+  /** Host names the MCP endpoints answer to (Host and Origin); undefined: any. */
+  allowedHosts?: readonly string[];
   /** Sessions without a stream and unused this long are forgotten. */
   sessionIdleMs?: number;
 }
@@ -66,6 +69,8 @@ export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps
     return reply.code(500).header("content-type", "application/json").send(JSON.stringify(errorResponse(null, JsonRpcCode.InternalError, "internal error in the hub")));
   });
 
+  // Every route of this plugin is an MCP endpoint (or its metadata): one guard for all.
+  app.addHook("onRequest", originGuard(deps.allowedHosts));
   registerStreamableHttp(app, core);
   registerLegacySse(app, core);
 

@@ -45,6 +45,7 @@ export async function runGateway(): Promise<void> {
       authenticator,
       skipAuth: env.SKIP_AUTH,
       audit: new AuditProducer(redis, env.AUDIT_STREAM),
+      allowedHosts: env.ALLOWED_HOSTS,
       metrics,
       logger,
       basePath: env.BASE_PATH,

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Env } from "@mcphub/config";
 import { MemoryBus } from "@mcphub/bus";
 import { openDatabase, type DbHandle, type DbOptions } from "@mcphub/db";
-import { gatewayApp } from "@mcphub/gateway";
+import { gatewayApp, LOOPBACK_HOSTS } from "@mcphub/gateway";
 import { HubMetrics, metricsPlugin, type Logger, serviceFastifyOptions } from "@mcphub/observability";
 import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
 import { authApp, authServerOptions, createAuthRuntime, type AuthenticationService, type AuthRuntime } from "@mcphub/auth";
@@ -138,6 +138,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       skipAuth: !opts.auth,
       authenticator,
       audit: auditSink,
+      allowedHosts: env.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(env.HOST) ? LOOPBACK_HOSTS : undefined),
     });
   }, { prefix: env.BASE_PATH });
 

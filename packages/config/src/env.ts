@@ -49,6 +49,14 @@ export const envSchema = z.object({
   JWT_SECRET: z.string().optional(),
   /** The first admin's password; without it one is generated and printed once. */
   ADMIN_PASSWORD: z.string().optional(),
+  /**
+   * Host names the MCP endpoints answer to, comma-separated (DNS-rebinding protection).
+   * Default: loopback names when HOST is a loopback address, any name otherwise.
+   */
+  ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(",").map((h) => h.trim()).filter(Boolean) : undefined)),
   /** The Redis stream audit events travel on (one per deployment sharing a Redis). */
   AUDIT_STREAM: z.string().min(1).default("mcphub:audit"),
   /** Names this process in logs and in the x-mcphub-replica response header. */
