@@ -6,7 +6,7 @@ import { gatewayApp, LOOPBACK_HOSTS } from "@mcphub/gateway";
 import { HubMetrics, metricsPlugin, type Logger, serviceFastifyOptions } from "@mcphub/observability";
 import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
 import { authApp, authServerOptions, createAuthRuntime, type AuthenticationService, type AuthRuntime } from "@mcphub/auth";
-import type { AuditSink, AuthenticatorPort } from "@mcphub/contracts";
+import type { AuthenticatorPort } from "@mcphub/contracts";
 import { CachingAuthenticator } from "@mcphub/service-clients";
 import { BatchingAuditSink } from "./batching-audit-sink.ts";
 
@@ -106,7 +106,6 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     const repository = runtime.auditRepository;
     audit = new BatchingAuditSink((events) => repository.insertMany(events));
   }
-  const auditSink: AuditSink | undefined = audit;
 
   const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES, ...(opts.auth ? authServerOptions : {}) }));
   await app.register(async (scoped) => {
@@ -115,7 +114,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       const auth = runtime;
       await scoped.register(authApp, {
         ...auth,
-        audit: auditSink ?? auth.audit,
+        audit: audit ?? auth.audit,
         logger,
         jwtSecret: opts.auth.jwtSecret,
         tokenTtlSeconds: 86_400,
@@ -126,7 +125,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
         },
       });
     }
-    await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH, authenticator, audit: auditSink });
+    await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH, authenticator, audit });
     await scoped.register(gatewayApp, {
       supervisor,
       bus,
@@ -137,7 +136,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       sessionIdleMs: opts.sessionIdleMs,
       skipAuth: !opts.auth,
       authenticator,
-      audit: auditSink,
+      audit,
       allowedHosts: env.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(env.HOST) ? LOOPBACK_HOSTS : undefined),
     });
   }, { prefix: env.BASE_PATH });
