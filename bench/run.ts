@@ -401,7 +401,7 @@ function report(results: PathResult[], measured: StartedHub, rss: RssReport, clu
   out.push(`  right after load:                ${mb(rss.afterLoad)}`);
   out.push(`  after load, settled:             ${mb(rss.afterLoadSettled)}`);
   if (rss.openIdle !== undefined) out.push(`  idle, second hub with SKIP_AUTH=true (no DB): ${mb(rss.openIdle)}`);
-  if (measured.database === "pglite") out.push("  (PGlite's first start leaves initdb memory that only a major GC returns, hence idle > after load)");
+  if (measured.database === "pglite") out.push("  (PGlite runs inside the hub: its WebAssembly memory grows with use and never shrinks; initdb itself runs in a short-lived child)");
   for (const n of measured.notes) out.push(`! ${n}`);
 
   const addedSdk = added(LABEL.sdkGlobal, LABEL.sdkFloor);
