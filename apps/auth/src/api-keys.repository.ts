@@ -2,38 +2,17 @@ import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { apiKeys, users, type Database } from "@mcphub/db";
 import type { AccessType, Role } from "@mcphub/contracts";
 
-export interface ApiKeyRow {
-  id: string;
-  userId: string;
-  name: string;
-  keyHash: string;
-  prefix: string;
-  accessType: AccessType;
-  allowedGroups: string[] | null;
-  allowedServers: string[] | null;
-  enabled: boolean;
-  expiresAt: Date | null;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A row of api_keys, its access type narrowed (the column's check constraint holds these three). */
+export type ApiKeyRow = Omit<typeof apiKeys.$inferSelect, "accessType"> & { accessType: AccessType };
 
 export type ApiKeyWithOwner = ApiKeyRow & { username: string; role: Role };
 
 export class ApiKeysRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(key: {
-    userId: string;
-    name: string;
-    keyHash: string;
-    prefix: string;
-    accessType: AccessType;
-    allowedGroups: string[] | null;
-    allowedServers: string[] | null;
-    expiresAt: Date | null;
-  }): Promise<ApiKeyRow> {
+  async insert(
+    key: Pick<ApiKeyRow, "userId" | "name" | "keyHash" | "prefix" | "accessType" | "allowedGroups" | "allowedServers" | "expiresAt">,
+  ): Promise<ApiKeyRow> {
     const [row] = await this.db.insert(apiKeys).values(key).returning();
     return row as ApiKeyRow;
   }
