@@ -25,6 +25,8 @@ describe("docker-compose.yml", () => {
       expect(compose.services[name].build, name).toBe(".");
     }
     expect(compose.services.gateway.deploy.replicas).toBeGreaterThanOrEqual(2);
+    // Gateways refuse to start without an auth service unless SKIP_AUTH=true.
+    expect(compose.services.gateway.environment.AUTH_URL).toBe("http://auth:3000");
   });
 });
 
