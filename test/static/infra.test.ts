@@ -15,7 +15,7 @@ describe("docker-compose.yml", () => {
   });
 
   it("gives nginx every value its template needs, and runs the services the cluster runs", async () => {
-    const compose = parse(await readFile(join(repoRoot, "docker-compose.yml"), "utf8"));
+    const compose = parse(await readFile(join(repoRoot, "docker-compose.yml"), "utf8"), { merge: true });
     const template = await readFile(join(repoRoot, "infra/nginx/mcphub.conf.template"), "utf8");
     const needed = new Set([...template.matchAll(/\$\{(MCPHUB_[A-Z_]+)\}/g)].map((m) => m[1]));
     expect(Object.keys(compose.services.nginx.environment)).toEqual(expect.arrayContaining([...needed]));
