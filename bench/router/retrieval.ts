@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../../packages/db/src/index.ts";
 import { createLogger, HubMetrics } from "../../packages/observability/src/index.ts";
-import { createEmbedder, EmbeddingRepository, routerMetrics, RouterService } from "../../apps/router/src/index.ts";
+import { createEmbedder, EmbeddingRepository, RouterService } from "../../apps/router/src/index.ts";
 import { StaticCatalog } from "../../apps/router/src/static-catalog.ts";
 import { latency, ms, table } from "../lib/stats.ts";
 
@@ -43,7 +43,7 @@ const queries = await jsonl<Query>(queriesFile);
 log(`MetaTool: ${tools.length} tools, ${queries.length} queries (${queriesFile})`);
 
 const logger = createLogger({ level: "warn", service: "bench-router" });
-const registry = new HubMetrics({ defaultMetrics: false }).registry;
+const hubMetrics = new HubMetrics({ defaultMetrics: false });
 const dataDir = await mkdtemp(join(tmpdir(), "mcphub-bench-router-"));
 const db = await openDatabase({ url: process.env.BENCH_DATABASE_URL, dataDir });
 const embedder = createEmbedder(
@@ -56,7 +56,7 @@ const embedder = createEmbedder(
 );
 const source = new StaticCatalog({ metatool: tools.map((t) => ({ name: t.name, description: t.description })) });
 const repository = new EmbeddingRepository(db.db);
-const metrics = routerMetrics(registry);
+const metrics = hubMetrics;
 
 interface Scores {
   backend: string;

@@ -9,7 +9,6 @@ import routerApp from "./app.ts";
 import { createEmbedder, routerEnvSchema } from "./config.ts";
 import { EmbeddingRepository } from "./embedding.repository.ts";
 import { RemoteCatalog } from "@mcphub/service-clients";
-import { routerMetrics } from "./router.metrics.ts";
 import { RouterService } from "./router.service.ts";
 
 /** The router as its own process: indexes the supervisor's catalog and serves /internal/search. */
@@ -30,7 +29,7 @@ export async function runRouter(): Promise<void> {
     embedder,
     useVector: db.hasVector,
     logger,
-    metrics: routerMetrics(metrics.registry),
+    metrics,
   });
   logger.info({ model: embedder.model, backend: router.status().backend, database: db.kind }, "router starting");
 

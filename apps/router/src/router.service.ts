@@ -3,7 +3,7 @@ import type { Logger } from "@mcphub/observability";
 import type { Embedder } from "./embedder.ts";
 import { EmbeddingError } from "./openai.embedder.ts";
 import type { EmbeddingRepository, ToolEmbedding, VectorMatch } from "./embedding.repository.ts";
-import type { RouterMetrics } from "./router.metrics.ts";
+import type { HubMetrics } from "@mcphub/observability";
 import { searchRequestSchema, type CatalogSource, type RouterPort, type SearchRequest, type SearchResult } from "@mcphub/contracts";
 import { catalogTools, contentHash, type ToolItem } from "./tool-text.ts";
 
@@ -14,7 +14,7 @@ export interface RouterServiceOptions {
   /** Rank with pgvector in SQL (the database has the extension); else exactly in process. */
   useVector: boolean;
   logger: Logger;
-  metrics: RouterMetrics;
+  metrics: Pick<HubMetrics, "searchDuration" | "embeddedInputs">;
   /** First wait before retrying a failed sync; doubles up to a minute. */
   retryMs?: number;
 }

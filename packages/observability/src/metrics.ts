@@ -51,6 +51,21 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly searchDuration = new Histogram({
+    name: "mcphub_search_duration_seconds",
+    help: "Tool searches: embedding the query and ranking the catalog, by backend (pgvector or exact in process).",
+    labelNames: ["backend"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly embeddedInputs = new Counter({
+    name: "mcphub_embedding_inputs_total",
+    help: "Texts sent to the embedding model (catalog tools and search queries), by model: what an embeddings API bills.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "mcphub_process_" });
   }

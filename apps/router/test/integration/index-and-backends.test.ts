@@ -12,7 +12,6 @@ import { EmbeddingRepository } from "../../src/embedding.repository.ts";
 import { LocalEmbedder } from "../../src/local.embedder.ts";
 import { OpenAIEmbedder } from "../../src/openai.embedder.ts";
 import { startFakeOpenAI } from "../fake-openai.ts";
-import { routerMetrics } from "../../src/router.metrics.ts";
 import { RouterService } from "../../src/router.service.ts";
 import type { SearchRequest } from "@mcphub/contracts";
 import { StaticCatalog } from "../../src/static-catalog.ts";
@@ -64,7 +63,7 @@ function router(db: DbHandle, source: StaticCatalog, useVector = db.hasVector): 
     embedder: new LocalEmbedder(),
     useVector,
     logger,
-    metrics: routerMetrics(new HubMetrics({ defaultMetrics: false }).registry),
+    metrics: new HubMetrics({ defaultMetrics: false }),
   });
 }
 
@@ -204,7 +203,7 @@ describe("when the embeddings API is down", () => {
       embedder,
       useVector: false,
       logger,
-      metrics: routerMetrics(new HubMetrics({ defaultMetrics: false }).registry),
+      metrics: new HubMetrics({ defaultMetrics: false }),
       retryMs: 100,
     });
     try {
