@@ -38,17 +38,14 @@ function sha256(text: string): Buffer {
 export class McpAuth {
   constructor(private readonly opts: McpAuthOptions) {}
 
-  /** Whether credentials are checked at all (for /api/health and the start-up warning). */
-  get enforced(): boolean {
-    return !this.opts.skipAuth && (this.opts.authenticator !== undefined || this.bearerKeyHash() !== undefined);
-  }
-
   /** The access of this request to `targetName`; undefined when a 401/403 was sent. */
   async check(req: FastifyRequest, reply: FastifyReply, targetName: string): Promise<McpAccess | undefined> {
-    if (!this.enforced) return OPEN;
+    if (this.opts.skipAuth) return OPEN;
+    const bearerHash = this.bearerKeyHash();
+    // Nothing to check against: no auth service here and no bearer key in the settings.
+    if (!this.opts.authenticator && !bearerHash) return OPEN;
     const authorization = header(req, "authorization");
     const apiKey = header(req, "x-api-key");
-    const bearerHash = this.bearerKeyHash();
     const presented = apiKey ?? authorization?.replace(/^Bearer\s+/i, "");
     if (bearerHash && presented && timingSafeEqual(sha256(presented), bearerHash)) return { principalKey: "bearer-key" };
     if (!authorization && !apiKey) return this.unauthorized(req, reply, "missing_credentials", "send Authorization: Bearer <API key or session token>");

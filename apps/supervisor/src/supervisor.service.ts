@@ -103,7 +103,8 @@ export class SupervisorService implements SupervisorPort {
       return entry.conn.request(call.method, call.params, call);
     }
     const tool = String(call.params.name);
-    if (this.disabledTools(call.server, entry.config).has(tool)) {
+    // The catalog snapshot already holds each server's disabled tools, derived once per change.
+    if (this.catalog().configured[call.server]?.disabledTools.includes(tool)) {
       this.opts.metrics.toolCalls.inc({ server: call.server, tool, status: "refused" });
       throw new McpCallError(JsonRpcCode.InvalidParams, `tool "${tool}" of server "${call.server}" is disabled`, undefined, "refused");
     }

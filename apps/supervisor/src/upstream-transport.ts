@@ -2,9 +2,6 @@ import { SSEClientTransport, StreamableHTTPClientTransport, type Transport } fro
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { ServerConfig } from "@mcphub/config";
 
-/** Variables a spawned server gets from the hub even when its `env` overrides others. */
-const PASSED_THROUGH = ["npm_config_registry", "UV_DEFAULT_INDEX"] as const;
-
 export interface BuiltTransport {
   transport: Transport;
   /** The child's pid, for stdio servers once started. */
@@ -17,10 +14,11 @@ export interface BuiltTransport {
 export function createUpstreamTransport(config: ServerConfig, hubEnv: NodeJS.ProcessEnv): BuiltTransport {
   switch (config.type) {
     case "stdio": {
+      // The hub's whole environment (npm_config_registry and UV_DEFAULT_INDEX with it), the
+      // server's `env` over it.
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(hubEnv)) if (v !== undefined) env[k] = v;
       Object.assign(env, config.env);
-      for (const k of PASSED_THROUGH) if (hubEnv[k] && !config.env[k]) env[k] = hubEnv[k];
       const transport = new StdioClientTransport({
         command: config.command,
         args: config.args,
