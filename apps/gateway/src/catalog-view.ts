@@ -71,12 +71,14 @@ export function buildView(snap: CatalogSnapshot, target: Target, servers?: reado
   const templates: CatalogView["templates"] = [];
   let anyCompletions = false;
   let anyLogging = false;
+  let anySubscribe = false;
 
   for (const [server, picks] of members) {
     const cat: ServerCatalog | undefined = snap.servers[server];
     if (!cat) continue;
     anyCompletions ||= Boolean(cat.capabilities.completions);
     anyLogging ||= Boolean(cat.capabilities.logging);
+    anySubscribe ||= Boolean((cat.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe);
     for (const t of cat.tools) {
       if (picks !== "all" && !picks.has(t.name)) continue;
       const name = prefixed ? `${server}${sep}${t.name}` : t.name;
@@ -118,7 +120,7 @@ export function buildView(snap: CatalogSnapshot, target: Target, servers?: reado
     capabilities: {
       tools: { listChanged: true },
       prompts: { listChanged: true },
-      resources: { listChanged: true },
+      resources: anySubscribe ? { listChanged: true, subscribe: true } : { listChanged: true },
       ...(anyCompletions ? { completions: {} } : {}),
       ...(anyLogging ? { logging: {} } : {}),
     },

@@ -1,10 +1,16 @@
 import type { Bus } from "@mcphub/bus";
-import type { SupervisorPort } from "@mcphub/contracts";
+import type { ServerToClientRequest, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
+import { ClientRequests } from "./client-requests.ts";
 import type { JsonRpcId } from "./jsonrpc.ts";
+import type { ClientSession } from "./mcp-dispatcher.ts";
+import { ResourceSubscriptions } from "./resource-subscriptions.ts";
 import type { SessionRecord, SessionStore } from "./session.store.ts";
 import type { SseStream } from "./sse-stream.ts";
+
+/** RFC 5424 severities as MCP names them, least severe first. */
+const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
 const LIST_CHANGED = {
   tools: '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}',
@@ -22,6 +28,9 @@ export class LiveSessions {
   private readonly inflight = new Map<string, Map<JsonRpcId, AbortController>>();
   /** Per session with a stream: the list signatures it last saw. */
   private readonly seen = new Map<string, { targetName: string; servers?: string[]; tools: string; prompts: string; resources: string }>();
+  /** Upstream requests waiting for a client's answer. */
+  private readonly asks: ClientRequests;
+  private readonly subscriptions = new ResourceSubscriptions((id, json) => this.deliver(id, json));
 
   constructor(
     readonly store: SessionStore,
@@ -31,13 +40,41 @@ export class LiveSessions {
     private readonly logger: Logger,
     private readonly bus: Bus,
   ) {
-    this.unsubscribeRelay = bus.subscribe("session.message", ({ sessionId, message }) => {
-      if (message.kind === "send") this.streams.get(sessionId)?.send(message.json);
-      else this.inflight.get(sessionId)?.get(message.requestId)?.abort();
-    });
+    this.asks = new ClientRequests(bus);
+    this.unsubscribe = [
+      bus.subscribe("session.message", ({ sessionId, message }) => {
+        if (message.kind === "send") this.streams.get(sessionId)?.send(message.json);
+        else if (message.kind === "cancel") this.inflight.get(sessionId)?.get(message.requestId)?.abort();
+        else this.asks.settle(sessionId, message.requestId, message.result, message.error);
+      }),
+      bus.subscribe("resource.updated", ({ server, uri }) => this.subscriptions.updated(server, uri)),
+    ];
   }
 
-  private readonly unsubscribeRelay: () => void;
+  private readonly unsubscribe: (() => void)[];
+
+  /**
+   * What a request of this session may do toward its client while it runs: `notify` sends on
+   * the request's own channel (its POST's stream, or the legacy stream).
+   */
+  clientSession(session: SessionRecord, notify: (json: string) => void): ClientSession {
+    return {
+      id: session.id,
+      ask: (request: ServerToClientRequest, signal: AbortSignal) => this.asks.ask(session, request, notify, signal),
+      wantsLog: (level: string) => !session.logLevel || LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(session.logLevel),
+      setLogLevel: async (level: string) => {
+        session.logLevel = level;
+        await this.store.create(session); // a record is rewritten whole, in either store
+      },
+      subscribe: (server: string, uri: string) => this.subscriptions.add(session.id, server, uri),
+      unsubscribe: (server: string, uri: string) => this.subscriptions.remove(session.id, server, uri),
+    };
+  }
+
+  /** A client's response to a request the hub sent it on an upstream's behalf. */
+  answer(sessionId: string, response: Parameters<ClientRequests["answer"]>[1]): void {
+    this.asks.answer(sessionId, response);
+  }
 
   /**
    * Sends a message on the session's stream: here if this replica holds it, else through
@@ -63,6 +100,8 @@ export class LiveSessions {
     this.streams.get(id)?.end();
     this.streams.delete(id);
     this.seen.delete(id);
+    this.asks.dropSession(id);
+    this.subscriptions.dropSession(id);
     return existed;
   }
 
@@ -129,12 +168,14 @@ export class LiveSessions {
     for (const s of gone) {
       this.metrics.sessionsActive.dec({ transport: s.transport });
       this.inflight.delete(s.id);
+      this.asks.dropSession(s.id);
+      this.subscriptions.dropSession(s.id);
     }
     if (gone.length) this.logger.debug({ count: gone.length }, "expired idle sessions");
   }
 
   async closeAll(): Promise<void> {
-    this.unsubscribeRelay();
+    for (const off of this.unsubscribe) off();
     for (const stream of this.streams.values()) stream.end();
     this.streams.clear();
     for (const map of this.inflight.values()) for (const ctl of map.values()) ctl.abort();

@@ -3,9 +3,20 @@ import {
   CompleteRequestParamsSchema,
   GetPromptRequestParamsSchema,
   ReadResourceRequestParamsSchema,
+  SetLevelRequestParamsSchema,
+  SubscribeRequestParamsSchema,
 } from "@modelcontextprotocol/core";
 import { UriTemplate } from "@modelcontextprotocol/client";
-import { describeState, JsonRpcCode, McpCallError, type AuditSink, type CatalogSnapshot, type SupervisorPort } from "@mcphub/contracts";
+import {
+  describeState,
+  JsonRpcCode,
+  McpCallError,
+  type AuditSink,
+  type CatalogSnapshot,
+  type ServerToClientRequest,
+  type SupervisorPort,
+  type UpstreamCall,
+} from "@mcphub/contracts";
 import { safeErrorMessage, type HubMetrics, type Logger } from "@mcphub/observability";
 import type { CatalogView, Routed } from "./catalog-view.ts";
 import type { SessionRecord } from "./session.store.ts";
@@ -26,6 +37,20 @@ export interface DispatchContext {
   signal: AbortSignal;
   /** Who is calling, for the audit log. */
   actor?: SessionRecord["actor"];
+  /** The client's session, where there is one: the way back for an upstream's requests, logs and resource updates. */
+  session?: ClientSession;
+}
+
+/** What a request may do toward the client of its session while it runs (LiveSessions.clientSession). */
+export interface ClientSession {
+  readonly id: string;
+  /** Passes an upstream's request to the client and waits for its answer; rejects with McpCallError. */
+  ask(request: ServerToClientRequest, signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** Whether a log message at `level` passes the client's logging/setLevel. */
+  wantsLog(level: string): boolean;
+  setLogLevel(level: string): Promise<void>;
+  subscribe(server: string, uri: string): void;
+  unsubscribe(server: string, uri: string): void;
 }
 
 interface ZodLike {
@@ -85,8 +110,13 @@ export class McpDispatcher {
           return rawResultJson(req.id, ctx.view.templatesJson);
         case "logging/setLevel":
           // Upstream connections are shared by every client, so one client's level is not
-          // forwarded; logging passthrough per session comes with server-to-client routing.
+          // forwarded: the hub filters the log messages it passes to this session instead.
+          checkParams(SetLevelRequestParamsSchema, req.params, req.method);
+          await ctx.session?.setLogLevel(String(req.params!.level));
           return rawResultJson(req.id, "{}");
+        case "resources/subscribe":
+        case "resources/unsubscribe":
+          return await this.subscription(req, ctx);
         case "tools/call":
           return await this.callTool(req, ctx);
         case "prompts/get": {
@@ -186,7 +216,27 @@ export class McpDispatcher {
     return this.forward(req, ctx, server, req.params!);
   }
 
-  /** Sends the request to its upstream, relaying progress under the client's own token. */
+  private async subscription(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
+    checkParams(SubscribeRequestParamsSchema, req.params, req.method);
+    const uri = String(req.params!.uri);
+    if (!ctx.session) throw new McpCallError(JsonRpcCode.MethodNotFound, `${req.method} needs a session to deliver updates to`);
+    const server = this.routeResource(uri, ctx);
+    if (req.method === "resources/unsubscribe") {
+      // Not forwarded: the upstream connection is shared and other sessions may still want it.
+      ctx.session.unsubscribe(server, uri);
+      return rawResultJson(req.id, "{}");
+    }
+    const resources = ctx.snap.servers[server]?.capabilities.resources as { subscribe?: boolean } | undefined;
+    if (!resources?.subscribe) throw new McpCallError(JsonRpcCode.MethodNotFound, `server "${server}" does not support resource subscriptions`);
+    const json = await this.forward(req, ctx, server, req.params!);
+    ctx.session.subscribe(server, uri);
+    return json;
+  }
+
+  /**
+   * Sends the request to its upstream, relaying progress under the client's own token, and,
+   * within a session, the upstream's requests and log messages back to this client.
+   */
   private async forward(
     req: JsonRpcRequest,
     ctx: DispatchContext,
@@ -202,7 +252,7 @@ export class McpDispatcher {
       const { progressToken: _t, ...rest } = meta;
       upstreamParams = { ...params, _meta: rest };
     }
-    const result = await this.supervisor.call({
+    const call: UpstreamCall = {
       server,
       method: req.method,
       params: upstreamParams,
@@ -211,9 +261,25 @@ export class McpDispatcher {
         progressToken === undefined
           ? undefined
           : (p) => ctx.emit({ jsonrpc: "2.0", method: "notifications/progress", params: { ...p, progressToken } }),
-    });
-    inspect?.(result);
-    return JSON.stringify({ jsonrpc: "2.0", id: req.id, result });
+    };
+    const session = ctx.session;
+    // Questions the upstream asked during the call are withdrawn when the call ends.
+    const asking = session && new AbortController();
+    if (session) {
+      call.origin = session.id;
+      call.onServerRequest = (request) => session.ask(request, asking!.signal);
+      call.onNotification = (n) => {
+        if (n.method === "notifications/message" && !session.wantsLog(String(n.params?.level))) return;
+        ctx.emit({ jsonrpc: "2.0", method: n.method, ...(n.params ? { params: n.params } : {}) });
+      };
+    }
+    try {
+      const result = await this.supervisor.call(call);
+      inspect?.(result);
+      return JSON.stringify({ jsonrpc: "2.0", id: req.id, result });
+    } finally {
+      asking?.abort();
+    }
   }
 
   private routeTool(name: string, ctx: DispatchContext): Routed {

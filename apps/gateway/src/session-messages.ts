@@ -46,13 +46,15 @@ export function processSessionMessages(
       }
       const view = deps.views.view(snap, target, session.servers);
       const ctl = deps.live.track(session.id, req.id);
+      const notify = (json: string) => responder.notify(json);
       deps.dispatcher
         .handle(req, {
           view,
           snap,
           signal: ctl.signal,
           actor: session.actor,
-          emit: (n) => responder.notify(JSON.stringify(n)),
+          emit: (n) => notify(JSON.stringify(n)),
+          session: deps.live.clientSession(session, notify),
         })
         .then(
           (json) => responder.respond(json),
@@ -60,8 +62,10 @@ export function processSessionMessages(
           () => responder.respond(JSON.stringify(errorResponse(req.id, JsonRpcCode.InternalError, "internal error in the hub"))),
         )
         .finally(() => deps.live.untrack(session.id, req.id));
+    } else {
+      // The client answers a request the hub passed to it on an upstream's behalf.
+      deps.live.answer(session.id, m.message);
     }
-    // Responses from the client answer server-to-client requests, which this hub does not send yet.
   }
   return answers;
 }

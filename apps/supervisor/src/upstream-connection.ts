@@ -12,7 +12,7 @@ import {
   describeState,
 } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
-import { ProgressInterceptor } from "./progress-interceptor.ts";
+import { InflightCalls, type CallListeners } from "./inflight-calls.ts";
 import { createUpstreamTransport, type BuiltTransport } from "./upstream-transport.ts";
 
 /**
@@ -35,6 +35,8 @@ export interface ConnectionOptions {
   onChange: (conn: UpstreamConnection) => void;
   /** Called when a lost connection is about to be re-established. */
   onRestart: (conn: UpstreamConnection) => void;
+  /** Called with the URI of an upstream's notifications/resources/updated. */
+  onResourceUpdated?: (conn: UpstreamConnection, uri: string) => void;
   /** First reconnect delay; doubles per failure up to `maxBackoffMs`. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -44,6 +46,11 @@ const STDERR_TAIL_LINES = 20;
 const DEFAULT_MIN_BACKOFF_MS = 500;
 const DEFAULT_MAX_BACKOFF_MS = 30_000;
 const HUB_INFO = { name: "mcphub", version: "0.1.0" };
+/**
+ * Declared to every upstream: the hub relays these requests to the client whose call caused
+ * them, and answers for a client that did not declare the capability itself (see InflightCalls).
+ */
+const RELAYED_CLIENT_CAPABILITIES = { sampling: { tools: {} }, elicitation: { form: {}, url: {} }, roots: {} };
 
 /**
  * One upstream MCP server: its process or connection, its lists, its state. Owns the
@@ -66,7 +73,7 @@ export class UpstreamConnection {
   /** Clients of failed attempts still shutting their process down; stop() waits for them. */
   private readonly closing = new Set<Promise<void>>();
   private readonly log: Logger;
-  private readonly progress = new ProgressInterceptor("mcphub");
+  private readonly inflight: InflightCalls;
 
   constructor(
     readonly name: string,
@@ -74,6 +81,7 @@ export class UpstreamConnection {
     private readonly opts: ConnectionOptions,
   ) {
     this.log = opts.logger.child({ server: name });
+    this.inflight = new InflightCalls("mcphub", { log: this.log, onResourceUpdated: (uri) => opts.onResourceUpdated?.(this, uri) });
   }
 
   /** Takes settings that differ only in what needs no reconnect (tool overrides, timeout). */
@@ -124,23 +132,20 @@ export class UpstreamConnection {
   async request(
     method: string,
     params: Record<string, unknown>,
-    options: { signal?: AbortSignal; onProgress?: (p: { progress: number; total?: number; message?: string }) => void },
+    options: CallListeners & { signal?: AbortSignal },
   ): Promise<Record<string, unknown>> {
     const client = this.client;
     if (this.state !== "ready" || !client) throw this.unavailableError();
     const timeout = this.timeoutMs;
-    let token: string | undefined;
-    if (options.onProgress) {
-      token = this.progress.register(options.onProgress);
-      params = { ...params, _meta: { ...(params._meta as object | undefined), progressToken: token } };
-    }
+    const token = this.inflight.register(options);
+    if (options.onProgress) params = { ...params, _meta: { ...(params._meta as object | undefined), progressToken: token } };
     try {
       return await client.request({ method, params }, passthrough, { timeout, signal: options.signal });
     } catch (err) {
       if (!options.signal?.aborted && this.isConnectionLoss(err)) this.lose(client, `${method} failed: ${describeNetworkError(err)}`);
       throw this.toCallError(err, method, timeout, options.signal);
     } finally {
-      if (token) this.progress.unregister(token);
+      this.inflight.unregister(token);
     }
   }
 
@@ -194,7 +199,7 @@ export class UpstreamConnection {
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       this.log.debug({ stderr: line }, "upstream stderr");
     });
-    const client = new Client(HUB_INFO, { capabilities: {} });
+    const client = new Client(HUB_INFO, { capabilities: RELAYED_CLIENT_CAPABILITIES });
     this.built = built;
     this.client = client;
     client.fallbackNotificationHandler = async (n) => this.onNotification(client, n.method);
@@ -206,7 +211,7 @@ export class UpstreamConnection {
     };
 
     try {
-      await withTimeout(client.connect(this.progress.wrap(built.transport)), this.opts.initTimeoutMs, () => `did not finish initialize within ${this.opts.initTimeoutMs} ms`);
+      await withTimeout(client.connect(this.inflight.wrap(built.transport)), this.opts.initTimeoutMs, () => `did not finish initialize within ${this.opts.initTimeoutMs} ms`);
       if (this.client !== client) return; // stopped or replaced while connecting
       this.lists = await withTimeout(fetchLists(client), this.opts.initTimeoutMs, () => `did not list its tools within ${this.opts.initTimeoutMs} ms`);
       if (this.client !== client) return;

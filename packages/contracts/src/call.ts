@@ -9,7 +9,29 @@ export interface UpstreamCall {
   onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
   /** Aborted when the client cancels or goes away. */
   signal?: AbortSignal;
+  /**
+   * Who the call is for (a client session, or one stateless request). An upstream's requests
+   * and log messages during calls are routed by it when several calls are in flight.
+   */
+  origin?: string;
+  /**
+   * Asks the calling client on the upstream's behalf (sampling/createMessage, elicitation/create,
+   * roots/list sent during the call); resolves with the client's result or rejects with
+   * McpCallError (the client's error, or a capability it did not declare).
+   */
+  onServerRequest?: (request: ServerToClientRequest) => Promise<Record<string, unknown>>;
+  /** Notifications the upstream sends during the call (notifications/message), for the calling client. */
+  onNotification?: (notification: { method: string; params?: Record<string, unknown> }) => void;
 }
+
+/** A request an upstream server sends to its client, which the hub passes to the client that caused it. */
+export interface ServerToClientRequest {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+/** The server-to-client requests the hub relays; any other an upstream sends is answered "method not found". */
+export const RELAYED_SERVER_REQUESTS = ["sampling/createMessage", "elicitation/create", "roots/list"] as const;
 
 /** JSON-RPC error codes the hub produces (the spec's, plus MCP's -32002 for unknown resources). */
 export const JsonRpcCode = {

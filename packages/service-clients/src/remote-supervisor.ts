@@ -1,9 +1,11 @@
+import { randomUUID } from "node:crypto";
 import {
   INTERNAL_PATHS,
   JsonRpcCode,
   McpCallError,
   type CallFailure,
   type CatalogSnapshot,
+  type InternalCallAnswer,
   type InternalCallLine,
   type SupervisorPort,
   type UpstreamCall,
@@ -43,13 +45,16 @@ export class RemoteSupervisor implements SupervisorPort {
 
   async call(call: UpstreamCall): Promise<Record<string, unknown>> {
     const progress = call.onProgress !== undefined;
+    // Relaying the upstream's requests and log messages needs the streamed answer and an id to answer under.
+    const callId = call.onServerRequest || call.onNotification ? randomUUID() : undefined;
+    const streamed = progress || callId !== undefined;
     let res;
     try {
       res = await this.remote.pool.request({
         path: INTERNAL_PATHS.call,
         method: "POST",
         headers: this.headers,
-        body: JSON.stringify({ server: call.server, method: call.method, params: call.params, progress }),
+        body: JSON.stringify({ server: call.server, method: call.method, params: call.params, progress, callId, origin: call.origin }),
         signal: call.signal,
       });
     } catch (err) {
@@ -60,7 +65,7 @@ export class RemoteSupervisor implements SupervisorPort {
       const text = await res.body.text();
       throw new McpCallError(JsonRpcCode.InternalError, `the supervisor refused the call (${res.statusCode}): ${text}`);
     }
-    if (!progress) return outcome((await res.body.json()) as InternalCallLine);
+    if (!streamed) return outcome((await res.body.json()) as InternalCallLine);
     let buffered = "";
     for await (const chunk of res.body) {
       buffered += chunk.toString();
@@ -68,11 +73,31 @@ export class RemoteSupervisor implements SupervisorPort {
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const line = JSON.parse(buffered.slice(0, nl)) as InternalCallLine;
         buffered = buffered.slice(nl + 1);
-        if ("progress" in line) call.onProgress!(line.progress);
+        if ("progress" in line) call.onProgress?.(line.progress);
+        else if ("notification" in line) call.onNotification?.(line.notification);
+        else if ("request" in line) void this.answer(callId!, line.request, call);
         else return outcome(line);
       }
     }
     throw new McpCallError(JsonRpcCode.UpstreamUnavailable, "the supervisor ended the call without an answer", undefined, "unavailable");
+  }
+
+  /** Asks the client (through the gateway) and posts its answer back to the waiting upstream request. */
+  private async answer(callId: string, request: { id: number; method: string; params?: Record<string, unknown> }, call: UpstreamCall): Promise<void> {
+    let answer: InternalCallAnswer;
+    try {
+      if (!call.onServerRequest) throw new McpCallError(JsonRpcCode.MethodNotFound, `${request.method} cannot be relayed to this client`);
+      answer = { callId, id: request.id, result: await call.onServerRequest({ method: request.method, params: request.params }) };
+    } catch (err) {
+      const e = err instanceof McpCallError ? err : new McpCallError(JsonRpcCode.InternalError, `the hub could not relay ${request.method}`);
+      answer = { callId, id: request.id, error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) } };
+    }
+    try {
+      const res = await this.remote.pool.request({ path: INTERNAL_PATHS.callAnswer, method: "POST", headers: this.headers, body: JSON.stringify(answer) });
+      await res.body.dump();
+    } catch {
+      // The call ended meanwhile (or the supervisor went away): its outcome line says what happened.
+    }
   }
 
   close(): Promise<void> {
