@@ -128,6 +128,43 @@ describe("sessions across replicas", () => {
     await client.close();
   });
 
+  it("passes an upstream's sampling request, log messages and resource updates to the client, with its answer landing on the other replica", async () => {
+    const seen: string[] = [];
+    const client = new Client({ name: "rr-ask", version: "1" }, { capabilities: { sampling: {} } });
+    client.setRequestHandler("sampling/createMessage", async (req) => ({
+      role: "assistant",
+      model: "split-model",
+      content: { type: "text", text: `answered ${JSON.stringify(req.params.messages[0]?.content)}` },
+    }));
+    const logs: string[] = [];
+    const updates: string[] = [];
+    client.setNotificationHandler("notifications/message", (n) => void logs.push(String(n.params.data)));
+    client.setNotificationHandler("notifications/resources/updated", (n) => void updates.push(n.params.uri));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateways[0]!.url}/mcp`), { fetch: roundRobin(seen) }));
+    try {
+      // Round robin: the call goes to one replica, the client's POSTed answer to the other.
+      for (let i = 0; i < 2; i++) {
+        const result = await client.callTool({
+          name: "probe-ask",
+          arguments: { method: "sampling/createMessage", params: { messages: [{ role: "user", content: { type: "text", text: `q${i}` } }], maxTokens: 5 } },
+        });
+        expect(JSON.parse(text(result).replace(/^answer /, ""))).toEqual({ role: "assistant", model: "split-model", content: { type: "text", text: `answered {"type":"text","text":"q${i}"}` } });
+      }
+      await client.callTool({ name: "probe-log", arguments: { levels: ["info", "error"] } });
+      await waitUntil(() => logs.length === 2, 5000, "both log messages");
+      expect(logs).toEqual(["info message", "error message"]);
+      await client.subscribeResource({ uri: "probe://watched/a" });
+      await waitUntil(async () => {
+        await client.callTool({ name: "probe-touch", arguments: { uri: "probe://watched/a" } });
+        return updates.length > 0;
+      }, 5000, "the resource update on the client's stream");
+      expect(updates[0]).toBe("probe://watched/a");
+      expect(new Set(seen)).toEqual(new Set(["gw-a", "gw-b"]));
+    } finally {
+      await client.close();
+    }
+  });
+
   it("cancels a request running on one replica from a notification sent to the other", async () => {
     const c = await connect(`${gateways[0]!.url}/mcp`);
     const sessionId = (c.transport as StreamableHTTPClientTransport).sessionId!;

@@ -1,0 +1,203 @@
+/**
+ * What an upstream sends its client during a call — sampling, elicitation and roots requests,
+ * log messages — reaches the client that made the call, and only a client that declared the
+ * capability; resource subscriptions deliver updates to the sessions that subscribed. The
+ * upstream is the probe fixture (a real SDK server over stdio); the clients are the official SDK.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Client } from "@modelcontextprotocol/client";
+import { connect, startHub, text, waitUntil, type TestHub } from "./helpers/hub.ts";
+import { upstream } from "./helpers/servers.ts";
+
+const ALL_CAPABILITIES = { sampling: {}, elicitation: { form: {} }, roots: {} };
+
+/** A client that answers the upstream's requests and records what it was asked. */
+async function answeringClient(url: string, transport: "http" | "sse", capabilities: Record<string, unknown> = ALL_CAPABILITIES) {
+  const client = await connect(url, transport, capabilities);
+  const asked: { method: string; params: unknown }[] = [];
+  if ("sampling" in capabilities) {
+    client.setRequestHandler("sampling/createMessage", async (req) => {
+      asked.push({ method: req.method, params: req.params });
+      return { role: "assistant", model: "test-model", content: { type: "text", text: `sampled: ${JSON.stringify(req.params.messages[0]?.content)}` } };
+    });
+  }
+  if ("elicitation" in capabilities) {
+    client.setRequestHandler("elicitation/create", async (req) => {
+      asked.push({ method: req.method, params: req.params });
+      return { action: "accept", content: { name: "Ada", age: 36 } };
+    });
+  }
+  if ("roots" in capabilities) {
+    client.setRequestHandler("roots/list", async (req) => {
+      asked.push({ method: req.method, params: req.params });
+      return { roots: [{ uri: "file:///projects/demo", name: "demo" }] };
+    });
+  }
+  return { client, asked };
+}
+
+const ask = (client: Client, tool: string, method: string, params?: Record<string, unknown>) =>
+  client.callTool({ name: tool, arguments: { method, ...(params ? { params } : {}) } });
+
+/** The probe's `ask` answers "answer <the client's result as JSON>". */
+function answerOf(result: unknown): unknown {
+  const body = text(result);
+  if (!body.startsWith("answer ")) throw new Error(`the upstream did not get an answer: ${body}`);
+  return JSON.parse(body.slice("answer ".length));
+}
+
+const SAMPLING = { messages: [{ role: "user", content: { type: "text", text: "what is 2+2?" } }], maxTokens: 10 };
+const ELICITATION = { message: "Who are you?", requestedSchema: { type: "object", properties: { name: { type: "string" }, age: { type: "number" } } } };
+
+describe("server-to-client traffic through the hub", () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub({ mcpServers: { probe: upstream.probe(), other: upstream.probe(["--name", "other"]) } });
+  }, 30_000);
+  afterAll(async () => t?.close());
+
+  for (const transport of ["http", "sse"] as const) {
+    const url = () => (transport === "http" ? `${t.base}/mcp/probe` : `${t.base}/sse/probe`);
+
+    it(`${transport}: sampling, elicitation and roots requests are answered by the calling client, and the tool result carries the answer`, async () => {
+      const { client, asked } = await answeringClient(url(), transport);
+      try {
+        const sampled = await ask(client, "ask", "sampling/createMessage", SAMPLING);
+        expect(answerOf(sampled)).toEqual({ role: "assistant", model: "test-model", content: { type: "text", text: 'sampled: {"type":"text","text":"what is 2+2?"}' } });
+        const elicited = await ask(client, "ask", "elicitation/create", ELICITATION);
+        expect(answerOf(elicited)).toEqual({ action: "accept", content: { name: "Ada", age: 36 } });
+        const roots = await ask(client, "ask", "roots/list");
+        expect(answerOf(roots)).toEqual({ roots: [{ uri: "file:///projects/demo", name: "demo" }] });
+        // The client saw the upstream's requests as the upstream sent them.
+        expect(asked.map((a) => a.method)).toEqual(["sampling/createMessage", "elicitation/create", "roots/list"]);
+        expect(asked[1]!.params).toMatchObject(ELICITATION);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`${transport}: a client without the capability is not asked; the upstream gets -32601 naming it`, async () => {
+      const { client, asked } = await answeringClient(url(), transport, { roots: {} });
+      try {
+        const sampled = await ask(client, "ask", "sampling/createMessage", SAMPLING);
+        expect(sampled.isError).toBe(true);
+        expect(text(sampled)).toBe("error -32601: the client did not declare the sampling capability, so sampling/createMessage cannot be passed to it");
+        const elicited = await ask(client, "ask", "elicitation/create", ELICITATION);
+        expect(text(elicited)).toContain("error -32601: the client did not declare the elicitation capability");
+        expect(asked).toEqual([]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`${transport}: log messages during a call reach the caller before the result, filtered by its logging/setLevel`, async () => {
+      const client = await connect(url(), transport);
+      const seen: string[] = [];
+      client.setNotificationHandler("notifications/message", (n) => void seen.push(`${n.params.level}: ${String(n.params.data)}`));
+      try {
+        const all = await client.callTool({ name: "log", arguments: { levels: ["debug", "info", "warning"] } });
+        expect(text(all)).toBe("logged 3");
+        await waitUntil(() => seen.length === 3, 5000, "three log messages");
+        expect(seen).toEqual(["debug: debug message", "info: info message", "warning: warning message"]);
+
+        await client.setLoggingLevel("warning");
+        seen.length = 0;
+        await client.callTool({ name: "log", arguments: { levels: ["debug", "info", "notice", "warning", "error"] } });
+        await waitUntil(() => seen.length >= 2, 5000, "the warning and the error");
+        expect(seen).toEqual(["warning: warning message", "error: error message"]);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+
+  it("a client's answer to a request it did not receive is ignored; the asking session alone can answer", async () => {
+    // Two sessions; A's elicitation is pending while B posts a response with A's request id.
+    const a = await connect(`${t.base}/mcp/probe`, "http", ALL_CAPABILITIES);
+    let pendingId: string | number | undefined;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    a.setRequestHandler("elicitation/create", async (_req, ctx) => {
+      pendingId = ctx.mcpReq.id;
+      await released;
+      return { action: "decline" };
+    });
+    const b = await fetch(`${t.base}/mcp/probe`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "b", version: "1" } } }),
+    });
+    const bSession = b.headers.get("mcp-session-id")!;
+    try {
+      const call = ask(a, "ask", "elicitation/create", ELICITATION);
+      await waitUntil(() => pendingId !== undefined, 5000, "the elicitation to reach client A");
+      const forged = await fetch(`${t.base}/mcp/probe`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": bSession, "mcp-protocol-version": "2025-11-25" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: pendingId, result: { action: "accept", content: { name: "Mallory" } } }),
+      });
+      expect(forged.status).toBe(202);
+      release();
+      expect(answerOf(await call)).toEqual({ action: "decline" });
+    } finally {
+      release();
+      await a.close();
+    }
+  });
+
+  it("while calls from two clients are in flight on one upstream, its request goes to neither: it gets an error", async () => {
+    const first = await answeringClient(`${t.base}/mcp/probe`, "http");
+    const second = await answeringClient(`${t.base}/mcp/probe`, "http");
+    try {
+      const sleeping = first.client.callTool({ name: "sleep", arguments: { ms: 1500, tag: "holder" } });
+      await waitUntil(() => t.logs.some((l) => String(l.stderr ?? "").includes("sleep holder started")), 5000, "the first client's call to run");
+      const asked = await ask(second.client, "ask", "sampling/createMessage", SAMPLING);
+      expect(text(asked)).toBe(
+        "error -32603: sampling/createMessage cannot be relayed: calls from 2 clients are in flight on this server and MCP does not say which one this request is for",
+      );
+      await sleeping;
+      expect([...first.asked, ...second.asked]).toEqual([]);
+      // With the other call done, the same request reaches the caller.
+      expect(text(await ask(second.client, "ask", "roots/list"))).toContain("file:///projects/demo");
+    } finally {
+      await first.client.close();
+      await second.client.close();
+    }
+  });
+
+  it("resource subscriptions: updates reach the subscribed sessions, not after unsubscribe, not other sessions", async () => {
+    const watcher = await connect(`${t.base}/mcp`, "http");
+    const bystander = await connect(`${t.base}/mcp`, "http");
+    const updates: string[] = [];
+    const bystanderUpdates: string[] = [];
+    watcher.setNotificationHandler("notifications/resources/updated", (n) => void updates.push(n.params.uri));
+    bystander.setNotificationHandler("notifications/resources/updated", (n) => void bystanderUpdates.push(n.params.uri));
+    try {
+      expect(watcher.getServerCapabilities()?.resources).toEqual({ listChanged: true, subscribe: true });
+      await watcher.subscribeResource({ uri: "probe://watched/a" });
+      // The global endpoint routes the URI to the server that lists it; the update comes on the GET stream.
+      await waitUntil(async () => {
+        await bystander.callTool({ name: "probe-touch", arguments: { uri: "probe://watched/a" } });
+        return updates.length > 0;
+      }, 5000, "the update on the watcher's stream");
+      expect(updates[0]).toBe("probe://watched/a");
+
+      await watcher.unsubscribeResource({ uri: "probe://watched/a" });
+      await watcher.subscribeResource({ uri: "probe://watched/b" });
+      const before = updates.length;
+      await bystander.callTool({ name: "probe-touch", arguments: { uri: "probe://watched/a" } });
+      await bystander.callTool({ name: "probe-touch", arguments: { uri: "probe://watched/b" } });
+      // Updates travel one path in order: b arriving means a (sent first) was not delivered.
+      await waitUntil(() => updates.includes("probe://watched/b"), 5000, "the update of b");
+      expect(updates.slice(before)).toEqual(["probe://watched/b"]);
+      expect(bystanderUpdates).toEqual([]);
+
+      // A server without subscriptions says so.
+      const err = await watcher.subscribeResource({ uri: "probe://nothing-here" }).catch((e: Error) => e);
+      expect(String(err)).toMatch(/resource not found|does not support resource subscriptions/);
+    } finally {
+      await watcher.close();
+      await bystander.close();
+    }
+  });
+});
