@@ -200,6 +200,23 @@ describe("internal API", () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^server: /);
   });
 
+  it("names what is wrong with an answer to a relayed request, and refuses one for a call that is not waiting", async () => {
+    const post = (body: unknown) =>
+      fetch(`${supervisor.url}/internal/call-answer`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const both = await post({ callId: "c", id: 1, result: {}, error: { code: 1, message: "x" } });
+    expect(both.status).toBe(400);
+    expect(((await both.json()) as { error: { message: string } }).error.message).toBe("body: exactly one of result and error is required");
+    const badId = await post({ callId: "c", id: "one", result: {} });
+    expect(((await badId.json()) as { error: { message: string } }).error.message).toMatch(/^id: /);
+    const unknown = await post({ callId: "no-such-call", id: 1, result: {} });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toBe("no request 1 is waiting on call no-such-call (it ended)");
+  });
+
   it("refuses to start a split service without INTERNAL_TOKEN, naming every bad variable", async () => {
     await expect(startService("gateway", { INTERNAL_TOKEN: "", REDIS_URL: "nope", SUPERVISOR_URL: "" }, 10_000)).rejects.toThrow(
       /INTERNAL_TOKEN[\s\S]*REDIS_URL|REDIS_URL[\s\S]*INTERNAL_TOKEN/,
