@@ -111,6 +111,27 @@ describe("server-to-client traffic through the hub", () => {
     });
   }
 
+  it("URL-mode elicitation needs the client's elicitation.url capability; its completion notice reaches the client", async () => {
+    const formOnly = await answeringClient(`${t.base}/mcp/probe`, "http");
+    const URL_MODE = { mode: "url", message: "Sign in", url: "https://example.com/login", elicitationId: "e-1" };
+    try {
+      expect(text(await ask(formOnly.client, "ask", "elicitation/create", URL_MODE))).toContain("the client did not declare the elicitation.url capability");
+    } finally {
+      await formOnly.client.close();
+    }
+    const client = await connect(`${t.base}/mcp/probe`, "http", { elicitation: { form: {}, url: {} } });
+    const completed: unknown[] = [];
+    client.setRequestHandler("elicitation/create", async () => ({ action: "accept" }));
+    client.setNotificationHandler("notifications/elicitation/complete", (n) => void completed.push(n.params));
+    try {
+      expect(answerOf(await ask(client, "ask", "elicitation/create", URL_MODE))).toEqual({ action: "accept" });
+      await waitUntil(() => completed.length === 1, 5000, "notifications/elicitation/complete");
+      expect(completed).toEqual([{ elicitationId: "e-1" }]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("a client's answer to a request it did not receive is ignored; the asking session alone can answer", async () => {
     // Two sessions; A's elicitation is pending while B posts a response with A's request id.
     const a = await connect(`${t.base}/mcp/probe`, "http", ALL_CAPABILITIES);

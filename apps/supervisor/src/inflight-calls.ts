@@ -80,10 +80,12 @@ export class InflightCalls {
         call.onProgress(progress as Parameters<NonNullable<UpstreamCall["onProgress"]>>[0]);
         return true;
       }
-      case "notifications/message": {
+      // Log messages, and the end of a URL-mode elicitation the client was asked for, belong to the caller.
+      case "notifications/message":
+      case "notifications/elicitation/complete": {
         const who = this.attribute();
         if ("call" in who && who.call.onNotification) who.call.onNotification({ method: m.method, params: m.params });
-        else this.opts.log.debug({ level: m.params?.level }, "upstream log message outside a single client's call: not relayed");
+        else this.opts.log.debug({ method: m.method }, "upstream notification outside a single client's call: not relayed");
         return true;
       }
       case "notifications/resources/updated":
