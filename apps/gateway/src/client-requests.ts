@@ -4,6 +4,14 @@ import { JsonRpcCode, McpCallError, type ServerToClientRequest } from "@mcphub/c
 import type { JsonRpcId, JsonRpcResponse } from "./jsonrpc.ts";
 import type { SessionRecord } from "./session.store.ts";
 
+/** RFC 5424 severities as MCP names them, least severe first. */
+const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+/** Whether a log message at `level` passes a client's chosen minimum (none chosen: all pass). */
+export function passesLogLevel(level: string, minimum: string | undefined): boolean {
+  return !minimum || LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(minimum);
+}
+
 interface Pending {
   sessionId: string;
   resolve: (result: Record<string, unknown>) => void;
@@ -14,7 +22,7 @@ interface Pending {
  * The capability a client must have declared for the hub to pass it an upstream's request,
  * or the reason it cannot (then the upstream gets the error a client without it would give).
  */
-export function missingCapability(request: ServerToClientRequest, caps: Record<string, unknown>): string | undefined {
+function missingCapability(request: ServerToClientRequest, caps: Record<string, unknown>): string | undefined {
   const params = request.params ?? {};
   switch (request.method) {
     case "sampling/createMessage": {
@@ -37,6 +45,12 @@ export function missingCapability(request: ServerToClientRequest, caps: Record<s
   }
 }
 
+/** The error the upstream gets when the client cannot be asked this (as a client without the capability would answer). */
+export function capabilityError(request: ServerToClientRequest, caps: Record<string, unknown>): McpCallError | undefined {
+  const missing = missingCapability(request, caps);
+  return missing ? new McpCallError(JsonRpcCode.MethodNotFound, `the client did not declare the ${missing} capability, so ${request.method} cannot be passed to it`) : undefined;
+}
+
 /**
  * Requests the hub sends to clients on an upstream's behalf, waiting for their answers.
  * An answer is POSTed by the client and may land on another gateway replica: that replica
@@ -56,10 +70,8 @@ export class ClientRequests {
    * aborts (the call that caused it ended), telling the client to stop.
    */
   ask(session: SessionRecord, request: ServerToClientRequest, send: (json: string) => void, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const missing = missingCapability(request, session.clientCapabilities);
-    if (missing) {
-      return Promise.reject(new McpCallError(JsonRpcCode.MethodNotFound, `the client did not declare the ${missing} capability, so ${request.method} cannot be passed to it`));
-    }
+    const refused = capabilityError(request, session.clientCapabilities);
+    if (refused) return Promise.reject(refused);
     if (signal.aborted) return Promise.reject(new McpCallError(JsonRpcCode.InternalError, `${request.method} was cancelled: the call ended`));
     const id = `${this.prefix}${++this.next}`;
     return new Promise((resolve, reject) => {

@@ -2,15 +2,12 @@ import type { Bus } from "@mcphub/bus";
 import type { ServerToClientRequest, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
-import { ClientRequests } from "./client-requests.ts";
+import { ClientRequests, passesLogLevel } from "./client-requests.ts";
 import type { JsonRpcId } from "./jsonrpc.ts";
 import type { ClientSession } from "./mcp-dispatcher.ts";
 import { ResourceSubscriptions } from "./resource-subscriptions.ts";
 import type { SessionRecord, SessionStore } from "./session.store.ts";
 import type { SseStream } from "./sse-stream.ts";
-
-/** RFC 5424 severities as MCP names them, least severe first. */
-const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
 const LIST_CHANGED = {
   tools: '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}',
@@ -61,7 +58,7 @@ export class LiveSessions {
     return {
       id: session.id,
       ask: (request: ServerToClientRequest, signal: AbortSignal) => this.asks.ask(session, request, notify, signal),
-      wantsLog: (level: string) => !session.logLevel || LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(session.logLevel),
+      wantsLog: (level: string) => passesLogLevel(level, session.logLevel),
       setLogLevel: async (level: string) => {
         session.logLevel = level;
         await this.store.create(session); // a record is rewritten whole, in either store
