@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { classify, errorResponse, JsonRpcCode, type Classified, type JsonRpcId } from "./jsonrpc.ts";
 import { SESSION_PROTOCOL_VERSIONS } from "./mcp-dispatcher.ts";
+import { ListenStreams } from "./listen-streams.ts";
+import { classifyEra, ModernHttp } from "./modern-http.ts";
 import { checkTarget, httpError, initializeSession, newSession, requireSession, type GatewayCore } from "./session-lifecycle.ts";
 import { processSessionMessages, type Responder } from "./session-messages.ts";
 import { SseStream } from "./sse-stream.ts";
@@ -55,12 +57,21 @@ class PostResponder implements Responder {
   }
 }
 
-/** Streamable HTTP, the 2025-era session flavour: POST, GET (server stream), DELETE. */
+/**
+ * Streamable HTTP: the 2025-era session flavour (POST, GET server stream, DELETE) and, told apart
+ * per request by the body, the stateless 2026-07-28 revision (modern-http.ts).
+ */
 export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore): void {
   const targetOf = (req: McpRequest) => req.params.target ?? "";
+  const listen = new ListenStreams(core.supervisor, core.views);
+  const modern = new ModernHttp(core, listen);
+  // preClose: open listen streams would otherwise keep the HTTP server from closing.
+  app.addHook("preClose", async () => listen.closeAll());
 
   const post = async (req: McpRequest, reply: FastifyReply) => {
     const targetName = targetOf(req);
+    const era = classifyEra(req.body, req.headers);
+    if (era.kind !== "legacy") return modern.post(req, reply, targetName, era);
     const access = await core.auth.check(req, reply, targetName);
     if (!access) return reply;
     let body: unknown;
@@ -111,6 +122,7 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
   };
 
   const get = async (req: McpRequest, reply: FastifyReply) => {
+    if (modern.isStatelessSessionVerb(req)) return modern.methodNotAllowed(req, reply, targetOf(req));
     const accept = req.headers.accept ?? "";
     if (!accept.includes("text/event-stream") && !accept.includes("*/*")) {
       return httpError(reply, 406, -32000, "Not Acceptable: the GET stream needs Accept: text/event-stream");
@@ -126,6 +138,7 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
   };
 
   const del = async (req: McpRequest, reply: FastifyReply) => {
+    if (modern.isStatelessSessionVerb(req)) return modern.methodNotAllowed(req, reply, targetOf(req));
     const access = await core.auth.check(req, reply, targetOf(req));
     if (!access) return reply;
     const session = await requireSession(core, reply, header(req, SESSION_HEADER), targetOf(req), access);
