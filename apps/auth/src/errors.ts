@@ -6,7 +6,7 @@ const MESSAGES: Record<AuthFailureReason, string> = {
   missing_credentials: "no credentials: send Authorization: Bearer <token> or an API key",
   unsupported_scheme: "unsupported Authorization scheme: use Bearer",
   token_expired: "the session token has expired: sign in again",
-  token_invalid: "the session token is not valid",
+  token_invalid: "not a valid session token, nor an API key (API keys start with mcphub_) or the configured bearer key",
   token_revoked: "the session token is no longer valid: the password was changed, sign in again",
   user_not_found: "the user of this credential no longer exists",
   key_unknown: "unknown API key",

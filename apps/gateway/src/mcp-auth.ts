@@ -16,7 +16,7 @@ export interface McpAccess {
 export interface McpAuthOptions {
   /** The auth service; absent in the all-in-one hub until it runs there. */
   authenticator?: AuthenticatorPort;
-  /** SKIP_AUTH=true: everything open, on purpose. */
+  /** SKIP_AUTH=true: no account credential is checked, on purpose (the settings' bearer key still is). */
   skipAuth: boolean;
   supervisor: SupervisorPort;
   basePath: string;
@@ -40,16 +40,16 @@ export class McpAuth {
 
   /** The access of this request to `targetName`; undefined when a 401/403 was sent. */
   async check(req: FastifyRequest, reply: FastifyReply, targetName: string): Promise<McpAccess | undefined> {
-    if (this.opts.skipAuth) return OPEN;
     const bearerHash = this.bearerKeyHash();
-    // Nothing to check against: no auth service here and no bearer key in the settings.
-    if (!this.opts.authenticator && !bearerHash) return OPEN;
+    // SKIP_AUTH opens what needs accounts; a bearer key the settings turn on still holds,
+    // as the user asked for it there. Nothing to check against: open.
+    if (!bearerHash && (this.opts.skipAuth || !this.opts.authenticator)) return OPEN;
     const authorization = header(req, "authorization");
     const apiKey = header(req, "x-api-key");
     const presented = apiKey ?? authorization?.replace(/^Bearer\s+/i, "");
     if (bearerHash && presented && timingSafeEqual(sha256(presented), bearerHash)) return { principalKey: "bearer-key" };
     if (!authorization && !apiKey) return this.unauthorized(req, reply, "missing_credentials", "send Authorization: Bearer <API key or session token>");
-    if (!this.opts.authenticator) return this.unauthorized(req, reply, "key_unknown", "the credential is not the configured bearer key");
+    if (this.opts.skipAuth || !this.opts.authenticator) return this.unauthorized(req, reply, "key_unknown", "the credential is not the configured bearer key");
     let principal: Principal;
     try {
       principal = await this.opts.authenticator.authenticate({ authorization, apiKey });

@@ -54,3 +54,28 @@ describe("the settings' bearer key", () => {
     expect(refused).toBe(true);
   });
 });
+
+describe("the settings' bearer key without accounts (SKIP_AUTH=true)", () => {
+  let open: TestHub;
+  beforeAll(async () => {
+    open = await startHub(
+      { mcpServers: { everything: upstream.everything() }, systemConfig: { routing: { enableBearerAuth: true, bearerAuthKey: KEY } } },
+      { env: { SKIP_AUTH: "true" } },
+    );
+  });
+  afterAll(async () => open?.close());
+
+  it("still holds: SKIP_AUTH opens what needs accounts, not a key the settings ask for", async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${open.base}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "k", version: "1" } } }),
+      });
+    expect((await post({})).status).toBe(401);
+    const wrong = await post({ authorization: "Bearer not-the-key" });
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe("Unauthorized (key_unknown): the credential is not the configured bearer key");
+    expect((await post({ authorization: `Bearer ${KEY}` })).status).toBe(200);
+  });
+});
