@@ -203,6 +203,7 @@ const LABEL = {
   sdkServer: "hub: SDK client → /mcp/everything",
   rawGlobal: "hub: raw keep-alive HTTP → /mcp",
   rawServer: "hub: raw keep-alive HTTP → /mcp/everything",
+  rawStateless: "hub: raw keep-alive HTTP → /mcp, 2026-07-28 stateless",
   sdkCluster: "cluster: SDK client → nginx /mcp",
   rawCluster: "cluster: raw keep-alive HTTP → nginx /mcp",
   rawGateway: "cluster: raw keep-alive HTTP → one gateway directly /mcp",
@@ -247,6 +248,7 @@ async function main(): Promise<void> {
     sdkHttp(LABEL.sdkServer, `${hub.base}/mcp/everything`, "echo", "hub", auth),
     rawHttp(LABEL.rawGlobal, `${hub.base}/mcp`, "everything-echo", "hub", auth),
     rawHttp(LABEL.rawServer, `${hub.base}/mcp/everything`, "echo", "hub", auth),
+    rawHttp(LABEL.rawStateless, `${hub.base}/mcp`, "everything-echo", "hub", auth, "stateless"),
   ];
   const clusterPaths = topo ? clusterPathsOf(topo, cluster.headers) : [];
   const clusterServices = topo ? [...topo.gateways, topo.supervisor] : [];
@@ -366,6 +368,7 @@ function report(results: PathResult[], measured: StartedHub, rss: RssReport, clu
   out.push(`  SDK client, hub /mcp/everything vs SDK client over stdio: ${signed(added(LABEL.sdkServer, LABEL.sdkFloor))}`);
   out.push(`  raw HTTP,   hub /mcp            vs raw stdio:             ${signed(added(LABEL.rawGlobal, LABEL.rawFloor))}   (the hub's own cost)`);
   out.push(`  raw HTTP,   hub /mcp/everything vs raw stdio:             ${signed(added(LABEL.rawServer, LABEL.rawFloor))}`);
+  out.push(`  raw HTTP,   hub /mcp stateless  vs raw stdio:             ${signed(added(LABEL.rawStateless, LABEL.rawFloor))}   (2026-07-28; vs the session path: ${signed(added(LABEL.rawStateless, LABEL.rawGlobal))})`);
   out.push(`  SDK client, trivial HTTP server vs SDK client over stdio: ${signed(added(LABEL.sdkRef, LABEL.sdkFloor))}   (HTTP + the SDK's HTTP transport alone, no hub)`);
   out.push(`  raw HTTP,   trivial HTTP server vs raw stdio:             ${signed(added(LABEL.rawRef, LABEL.rawFloor))}`);
 

@@ -175,11 +175,27 @@ interface HttpAnswer {
   body: string;
 }
 
+/** The stateless revision: no initialize, no session; every request names it in `_meta` and in headers. */
+const STATELESS_PROTOCOL = "2026-07-28";
+const STATELESS_ENVELOPE = {
+  "io.modelcontextprotocol/protocolVersion": STATELESS_PROTOCOL,
+  "io.modelcontextprotocol/clientCapabilities": {},
+  "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
+};
+
 /**
  * node:http with a keep-alive Agent doing the same JSON-RPC POSTs as the SDK client (a 2025-11-25
- * session, JSON answers): the hub's own cost without the SDK client's.
+ * session, JSON answers): the hub's own cost without the SDK client's. With `era: "stateless"`,
+ * the same calls as 2026-07-28 requests: no session, the envelope in `_meta`, the SEP-2243 headers.
  */
-export function rawHttp(label: string, url: string, tool: string, role: BenchPath["role"] = "hub", extraHeaders: HttpHeaders = {}): BenchPath {
+export function rawHttp(
+  label: string,
+  url: string,
+  tool: string,
+  role: BenchPath["role"] = "hub",
+  extraHeaders: HttpHeaders = {},
+  era: "session" | "stateless" = "session",
+): BenchPath {
   // One pool per path, made again after dispose() so the path can be measured twice.
   let agent: Agent | undefined;
   const target = new URL(url);
@@ -222,6 +238,7 @@ export function rawHttp(label: string, url: string, tool: string, role: BenchPat
       agent = undefined;
     },
     async open() {
+      if (era === "stateless") return statelessSession(post, tool);
       const init = await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: SESSION_PROTOCOL, capabilities: {}, clientInfo: CLIENT_INFO } }, {});
       const sessionId = init.headers["mcp-session-id"];
       if (init.status !== 200 || typeof sessionId !== "string") throw new Error(`initialize failed: ${init.status} ${init.body.slice(0, 300)}`);
@@ -243,6 +260,25 @@ export function rawHttp(label: string, url: string, tool: string, role: BenchPat
         close: async () => void (await post(undefined, headers, "DELETE").catch(() => undefined)),
       };
     },
+  };
+}
+
+async function statelessSession(post: (payload: unknown, headers: Record<string, string>) => Promise<HttpAnswer>, tool: string): Promise<Session> {
+  let nextId = 1;
+  const rpc = async (method: string, params: Record<string, unknown>, name?: string) => {
+    const id = nextId++;
+    const headers: Record<string, string> = { "mcp-protocol-version": STATELESS_PROTOCOL, "mcp-method": method, ...(name ? { "mcp-name": name } : {}) };
+    const res = await post({ jsonrpc: "2.0", id, method, params: { ...params, _meta: STATELESS_ENVELOPE } }, headers);
+    if (res.status !== 200) throw new Error(`${method}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+    return unwrap(responseOf(res, id));
+  };
+  const discover = (await rpc("server/discover", {})) as { supportedVersions?: string[] } | undefined;
+  if (!discover?.supportedVersions?.includes(STATELESS_PROTOCOL)) throw new Error(`server/discover does not offer ${STATELESS_PROTOCOL}: ${JSON.stringify(discover).slice(0, 300)}`);
+  return {
+    protocol: STATELESS_PROTOCOL,
+    call: async () => checkEcho(await rpc("tools/call", { name: tool, arguments: { message: MESSAGE } }, tool)),
+    list: async () => checkList(await rpc("tools/list", {}), tool),
+    close: async () => {},
   };
 }
 

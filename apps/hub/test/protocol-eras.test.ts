@@ -109,8 +109,13 @@ describe.each([MODERN, ...LEGACY_ERAS])("the official SDK client pinned to %s", 
   it(`hears tools/list_changed on its ${version === MODERN ? "subscriptions/listen stream" : "GET stream"}`, async () => {
     const tool = `fresh-${version.replaceAll("-", "")}`;
     const before = c.changed;
+    // A client of another endpoint, whose view does not change, is not told of a change.
+    const elsewhere = await pinned(version, `${t.base}/mcp/everything`);
     expect(text(await c.client.callTool({ name: "probe-add-tool", arguments: { name: tool } }))).toBe(`added ${tool}`);
     await waitUntil(() => c.changed > before, 10_000, `tools/list_changed for ${version}`);
+    expect(elsewhere.changed).toBe(0);
+    if (version !== MODERN) await elsewhere.transport.terminateSession();
+    await elsewhere.client.close();
     expect((await c.client.listTools()).tools.map((x) => x.name)).toContain(`probe-${tool}`);
     expect(text(await c.client.callTool({ name: `probe-${tool}`, arguments: {} }))).toBe(`${tool} works`);
   });
@@ -434,16 +439,17 @@ describe("Mcp-Param-* headers (x-mcp-header arguments of an upstream's tool)", (
 });
 
 describe("2026-07-28 with credentials", () => {
-  let a: TestHub;
+  let a: TestHub | undefined;
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let probeKey: string;
 
   beforeAll(async () => {
     db = await freshDatabase("protocol_eras");
     a = await startHub({ mcpServers: { everything: upstream.everything(), probe: upstream.probe() } }, { database: db.url, adminPassword: "eras-admin-password" });
-    const login = await fetch(`${a.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "eras-admin-password" }) });
+    const base = a.base;
+    const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "eras-admin-password" }) });
     const token = ((await login.json()) as Json).token as string;
-    const created = await fetch(`${a.base}/api/keys`, {
+    const created = await fetch(`${base}/api/keys`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
       body: JSON.stringify({ name: "probe-only", accessType: "servers", allowedServers: ["probe"] }),
@@ -457,13 +463,13 @@ describe("2026-07-28 with credentials", () => {
 
   const connectModern = async (path: string, headers: Record<string, string>) => {
     const c = new Client({ name: "eras", version: "1.0.0" }, { versionNegotiation: { mode: { pin: MODERN } } });
-    await c.connect(new StreamableHTTPClientTransport(new URL(`${a.base}${path}`), { requestInit: { headers } }));
+    await c.connect(new StreamableHTTPClientTransport(new URL(`${a!.base}${path}`), { requestInit: { headers } }));
     return c;
   };
 
   it("needs a credential, and an API key's server scope holds for lists, calls and endpoints", async () => {
     await expect(connectModern("/mcp", {})).rejects.toThrow();
-    const raw = await fetch(`${a.base}/mcp`, {
+    const raw = await fetch(`${a!.base}/mcp`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": MODERN, "mcp-method": "tools/list" },
       body: JSON.stringify(call(1, "tools/list")),
@@ -479,11 +485,28 @@ describe("2026-07-28 with credentials", () => {
     expect(String((refused as Error).message ?? JSON.stringify(refused))).toContain("everything");
     await c.close();
 
-    const forbidden = await fetch(`${a.base}/mcp/everything`, {
+    const forbidden = await fetch(`${a!.base}/mcp/everything`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": MODERN, "mcp-method": "tools/list", authorization: `Bearer ${probeKey}` },
       body: JSON.stringify(call(2, "tools/list")),
     });
     expect(forbidden.status).toBe(403);
+  });
+
+  it("a scoped listen stream hears its view change, and ends gracefully when the hub shuts down", async () => {
+    const c = await connectModern("/mcp", { authorization: `Bearer ${probeKey}` });
+    let changed = 0;
+    c.setNotificationHandler("notifications/tools/list_changed", () => void changed++);
+    const sub = await c.listen({ toolsListChanged: true, promptsListChanged: true, resourceSubscriptions: ["demo://x"] });
+    expect(sub.honoredFilter).toEqual({ toolsListChanged: true, promptsListChanged: true });
+    await c.callTool({ name: "probe-add-tool", arguments: { name: "scoped" } });
+    await waitUntil(() => changed > 0, 10_000, "tools/list_changed on the scoped listen stream");
+
+    const hub = a!;
+    a = undefined;
+    const closing = hub.close();
+    expect(await sub.closed).toBe("graceful");
+    await closing;
+    await c.close();
   });
 });
