@@ -9,11 +9,13 @@ import {
   SERVER_INFO_META_KEY,
 } from "@modelcontextprotocol/client";
 import { ClientCapabilitiesSchema, ImplementationSchema, LoggingLevelSchema, ProgressTokenSchema } from "@modelcontextprotocol/core";
-import type { ServerCatalog } from "@mcphub/contracts";
+import { McpCallError, type ServerCatalog } from "@mcphub/contracts";
 import { resolveTarget, type CatalogView } from "./catalog-view.ts";
 import { classify, errorResponse, JsonRpcCode, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
 import type { ListenStreams } from "./listen-streams.ts";
 import type { McpAccess } from "./mcp-auth.ts";
+import type { DispatchContext } from "./mcp-dispatcher.ts";
+import { MULTI_ROUND_TRIP_METHODS, MultiRoundTrips } from "./multi-round-trips.ts";
 import { checkTarget, type GatewayCore } from "./session-lifecycle.ts";
 import { SseStream } from "./sse-stream.ts";
 
@@ -437,6 +439,9 @@ export class ModernHttp {
   /** 2026-07-28 list results per view (views live as long as their catalog version): stamped once, not per request. */
   private readonly lists = new WeakMap<CatalogView, Map<string, string>>();
 
+  /** Calls kept running while their clients answer the upstream's questions. */
+  readonly rounds = new MultiRoundTrips();
+
   constructor(
     private readonly core: GatewayCore,
     private readonly listen: ListenStreams,
@@ -492,22 +497,44 @@ export class ModernHttp {
     });
     const request = withoutEnvelope(message);
     const actor = actorOf(access);
+    const context = (signal: AbortSignal, emit: (json: string) => void): DispatchContext => ({
+      view,
+      snap,
+      signal,
+      ...(actor ? { actor } : {}),
+      emit: (n) => emit(JSON.stringify(n)),
+    });
     let json: string;
     try {
-      json = await this.core.dispatcher.handle(request, {
-        view,
-        snap,
-        signal: ctl.signal,
-        ...(actor ? { actor } : {}),
-        emit: (n) => responder.notify(JSON.stringify(n)),
-      });
+      if (MULTI_ROUND_TRIP_METHODS.has(message.method)) {
+        // The upstream may ask the client something (sampling, elicitation, roots) mid-call:
+        // that ends this round as input_required, and the client's retry resumes the call.
+        const meta = metaOf(message.params) ?? {};
+        const { inputResponses: _r, requestState: _s, ...params } = request.params ?? {};
+        json = await this.rounds.serve({
+          id,
+          method: message.method,
+          params: request.params ?? {},
+          principalKey: access.principalKey,
+          clientCapabilities: (meta[CLIENT_CAPABILITIES_META_KEY] ?? {}) as Record<string, unknown>,
+          logLevel: meta[LOG_LEVEL_META_KEY] as string | undefined,
+          signal: ctl.signal,
+          emit: (n) => responder.notify(n),
+          start: (session, emit, signal) => this.core.dispatcher.handle({ ...request, params }, { ...context(signal, emit), session }),
+        });
+      } else {
+        json = await this.core.dispatcher.handle(request, context(ctl.signal, (n) => responder.notify(n)));
+      }
       const listOf = VIEW_LISTS[message.method];
       // A list straight from the view (the dispatcher's common answer): its stamped form is cached.
       if (listOf && json === rawResultJson(id, listOf(view))) json = rawResultJson(id, this.modernList(view, message.method, listOf(view), init.serverInfo));
       else json = toModernResponse(message.method, id, json, serverInfoJson);
-    } catch {
-      // handle() turns every failure into a JSON-RPC error; this is a last resort.
-      json = JSON.stringify(errorResponse(id, JsonRpcCode.InternalError, "internal error in the hub"));
+    } catch (err) {
+      // A bad retry (unknown requestState, malformed inputResponses) says which field; handle()
+      // turns every other failure into a JSON-RPC error, so this is a last resort.
+      json = JSON.stringify(
+        err instanceof McpCallError ? errorResponse(id, err.code, err.message, err.data) : errorResponse(id, JsonRpcCode.InternalError, "internal error in the hub"),
+      );
     }
     responder.respond(json);
     return reply;

@@ -66,7 +66,11 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
   const listen = new ListenStreams(core.supervisor, core.views);
   const modern = new ModernHttp(core, listen);
   // preClose: open listen streams would otherwise keep the HTTP server from closing.
-  app.addHook("preClose", async () => listen.closeAll());
+  // Calls held for a multi-round-trip retry are cancelled upstream.
+  app.addHook("preClose", async () => {
+    listen.closeAll();
+    modern.rounds.close();
+  });
 
   const post = async (req: McpRequest, reply: FastifyReply) => {
     const targetName = targetOf(req);

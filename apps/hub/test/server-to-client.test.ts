@@ -5,7 +5,7 @@
  * upstream is the probe fixture (a real SDK server over stdio); the clients are the official SDK.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Client } from "@modelcontextprotocol/client";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { connect, startHub, text, waitUntil, type TestHub } from "./helpers/hub.ts";
 import { upstream } from "./helpers/servers.ts";
 
@@ -220,5 +220,101 @@ describe("server-to-client traffic through the hub", () => {
       await watcher.close();
       await bystander.close();
     }
+  });
+
+  describe("a 2026-07-28 client (stateless): the upstream's questions come back as input_required rounds", () => {
+    /** The SDK client pinned to 2026-07-28 drives the rounds itself: it answers inputRequests with its handlers and retries. */
+    async function modernClient(capabilities: Record<string, unknown>) {
+      const client = new Client({ name: "modern", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } }, capabilities });
+      const asked: string[] = [];
+      if ("sampling" in capabilities) {
+        client.setRequestHandler("sampling/createMessage", async (req) => {
+          asked.push(req.method);
+          return { role: "assistant", model: "modern-model", content: { type: "text", text: "four" } };
+        });
+      }
+      if ("elicitation" in capabilities) {
+        client.setRequestHandler("elicitation/create", async (req) => {
+          asked.push(req.method);
+          return { action: "accept", content: { name: "Grace", age: 45 } };
+        });
+      }
+      if ("roots" in capabilities) {
+        client.setRequestHandler("roots/list", async (req) => {
+          asked.push(req.method);
+          return { roots: [{ uri: "file:///projects/modern", name: "modern" }] };
+        });
+      }
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${t.base}/mcp/probe`)));
+      return { client, asked };
+    }
+
+    it("sampling, elicitation and roots: the retried call resumes the upstream call, whose result carries the answer", async () => {
+      const { client, asked } = await modernClient(ALL_CAPABILITIES);
+      try {
+        expect(answerOf(await ask(client, "ask", "sampling/createMessage", SAMPLING))).toEqual({ role: "assistant", model: "modern-model", content: { type: "text", text: "four" } });
+        expect(answerOf(await ask(client, "ask", "elicitation/create", ELICITATION))).toEqual({ action: "accept", content: { name: "Grace", age: 45 } });
+        expect(answerOf(await ask(client, "ask", "roots/list"))).toEqual({ roots: [{ uri: "file:///projects/modern", name: "modern" }] });
+        expect(asked).toEqual(["sampling/createMessage", "elicitation/create", "roots/list"]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it("without the capability there is no round: the upstream gets -32601 naming it", async () => {
+      const { client, asked } = await modernClient({ roots: {} });
+      try {
+        expect(text(await ask(client, "ask", "sampling/createMessage", SAMPLING))).toBe(
+          "error -32601: the client did not declare the sampling capability, so sampling/createMessage cannot be passed to it",
+        );
+        expect(asked).toEqual([]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it("log messages during the call reach the caller on its POST's stream", async () => {
+      const { client } = await modernClient({});
+      const seen: string[] = [];
+      client.setNotificationHandler("notifications/message", (n) => void seen.push(`${n.params.level}: ${String(n.params.data)}`));
+      try {
+        expect(text(await client.callTool({ name: "log", arguments: { levels: ["info", "error"] } }))).toBe("logged 2");
+        await waitUntil(() => seen.length === 2, 5000, "both log messages");
+        expect(seen).toEqual(["info: info message", "error: error message"]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it("on the wire: input_required with the question and a requestState; a retry with a forged or reused state is refused, naming the field", async () => {
+      const envelope = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": { elicitation: {} },
+        "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+      };
+      const post = async (id: number, extra: Record<string, unknown>) => {
+        const res = await fetch(`${t.base}/mcp/probe`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "ask" },
+          body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "ask", arguments: { method: "elicitation/create", params: ELICITATION }, ...extra, _meta: envelope } }),
+        });
+        return (await res.json()) as { id: number; result?: Record<string, unknown>; error?: { code: number; message: string } };
+      };
+      const first = await post(1, {});
+      expect(first.result).toMatchObject({ resultType: "input_required", inputRequests: { r1: { method: "elicitation/create", params: ELICITATION } } });
+      const state = first.result!.requestState as string;
+      expect(state).toMatch(/^[\w-]{20,}$/);
+
+      expect((await post(2, { requestState: "forged", inputResponses: {} })).error).toEqual({
+        code: -32602,
+        message: "params.requestState: unknown or expired (a retry must reach the gateway replica that gave it, within its window)",
+      });
+      const done = await post(3, { requestState: state, inputResponses: { r1: { action: "decline" } } });
+      expect(done.id).toBe(3);
+      expect(done.result).toMatchObject({ resultType: "complete" });
+      expect(answerOf(done.result)).toEqual({ action: "decline" });
+      // A state is good for one retry.
+      expect((await post(4, { requestState: state, inputResponses: { r1: { action: "decline" } } })).error?.code).toBe(-32602);
+    });
   });
 });
