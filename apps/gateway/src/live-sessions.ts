@@ -28,6 +28,8 @@ export class LiveSessions {
   /** Upstream requests waiting for a client's answer. */
   private readonly asks: ClientRequests;
   private readonly subscriptions = new ResourceSubscriptions((id, json) => this.deliver(id, json));
+  /** Stateless clients' listen streams, which hold their resource subscriptions themselves. */
+  private readonly resourceListeners = new Set<(server: string, uri: string) => void>();
 
   constructor(
     readonly store: SessionStore,
@@ -44,7 +46,10 @@ export class LiveSessions {
         else if (message.kind === "cancel") this.inflight.get(sessionId)?.get(message.requestId)?.abort();
         else this.asks.settle(sessionId, message.requestId, message.result, message.error);
       }),
-      bus.subscribe("resource.updated", ({ server, uri }) => this.subscriptions.updated(server, uri)),
+      bus.subscribe("resource.updated", ({ server, uri }) => {
+        this.subscriptions.updated(server, uri);
+        for (const l of this.resourceListeners) l(server, uri);
+      }),
     ];
   }
 
@@ -66,6 +71,12 @@ export class LiveSessions {
       subscribe: (server: string, uri: string) => this.subscriptions.add(session.id, server, uri),
       unsubscribe: (server: string, uri: string) => this.subscriptions.remove(session.id, server, uri),
     };
+  }
+
+  /** Calls `listener` with every upstream resource update this replica hears; returns the unsubscribe. */
+  onResourceUpdated(listener: (server: string, uri: string) => void): () => void {
+    this.resourceListeners.add(listener);
+    return () => this.resourceListeners.delete(listener);
   }
 
   /** A client's response to a request the hub sent it on an upstream's behalf. */

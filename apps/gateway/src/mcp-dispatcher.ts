@@ -153,7 +153,7 @@ export class McpDispatcher {
     if (t.kind === "server" && !ctx.snap.servers[t.name]) this.unavailable(t.name, ctx);
   }
 
-  private unavailable(server: string, ctx: DispatchContext): never {
+  private unavailable(server: string, ctx: Pick<DispatchContext, "snap">): never {
     if (!ctx.snap.configured[server]?.enabled) {
       throw new McpCallError(JsonRpcCode.InvalidParams, `server "${server}" is disabled`, undefined, "refused");
     }
@@ -321,7 +321,12 @@ export class McpDispatcher {
     throw new McpCallError(JsonRpcCode.InvalidParams, `unknown prompt "${name}"`);
   }
 
-  private routeResource(uri: string, ctx: DispatchContext): string {
+  /** The server that serves `uri` in this view (McpCallError when none does); for subscriptions outside a session. */
+  resourceOwner(uri: string, view: CatalogView, snap: CatalogSnapshot): string {
+    return this.routeResource(uri, { view, snap });
+  }
+
+  private routeResource(uri: string, ctx: Pick<DispatchContext, "view" | "snap">): string {
     const listed = ctx.view.resources.get(uri);
     if (listed) return listed;
     for (const { server, template } of ctx.view.templates) {

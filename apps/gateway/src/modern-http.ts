@@ -564,18 +564,8 @@ export class ModernHttp {
   }
 }
 
-/**
- * What the endpoint offers a stateless client. Resource subscriptions are a session feature in
- * this hub (resources/subscribe; on 2026-07-28 they would ride subscriptions/listen), so they
- * are not offered here.
- */
+/** What the endpoint offers a stateless client: as a session's, without the tasks the revision left out. */
 function modernCapabilities(view: CatalogView): Record<string, unknown> {
-  const caps = { ...view.capabilities };
-  const resources = caps.resources as Record<string, unknown> | undefined;
-  if (resources?.subscribe) {
-    const { subscribe: _no, ...rest } = resources;
-    caps.resources = rest;
-  }
-  delete caps.tasks;
+  const { tasks: _removed, ...caps } = view.capabilities;
   return caps;
 }

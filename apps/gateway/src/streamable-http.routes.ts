@@ -63,7 +63,7 @@ class PostResponder implements Responder {
  */
 export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore): void {
   const targetOf = (req: McpRequest) => req.params.target ?? "";
-  const listen = new ListenStreams(core.supervisor, core.views);
+  const listen = new ListenStreams(core);
   const modern = new ModernHttp(core, listen);
   // preClose: open listen streams would otherwise keep the HTTP server from closing.
   // Calls held for a multi-round-trip retry are cancelled upstream.

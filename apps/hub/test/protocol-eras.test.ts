@@ -202,9 +202,9 @@ describe("2026-07-28 over raw HTTP", () => {
     expect(res.headers.get("mcp-session-id")).toBeNull();
     const r = res.body.result;
     expect(r.supportedVersions).toEqual([MODERN]);
-    // Resource subscriptions are a session feature here (resources/subscribe); listen does not carry them yet.
+    // Subscriptions ride resources/subscribe in a session and subscriptions/listen here: offered on both.
     expect(session.capabilities.resources).toEqual({ listChanged: true, subscribe: true });
-    expect(r.capabilities).toEqual({ ...session.capabilities, resources: { listChanged: true } });
+    expect(r.capabilities).toEqual(session.capabilities);
     expect(r.instructions).toBe(session.instructions);
     expect(r.instructions.length).toBeGreaterThan(0);
     expect(r._meta[SERVER_INFO]).toEqual(session.serverInfo);
@@ -497,8 +497,8 @@ describe("2026-07-28 with credentials", () => {
     const c = await connectModern("/mcp", { authorization: `Bearer ${probeKey}` });
     let changed = 0;
     c.setNotificationHandler("notifications/tools/list_changed", () => void changed++);
-    const sub = await c.listen({ toolsListChanged: true, promptsListChanged: true, resourceSubscriptions: ["demo://x"] });
-    expect(sub.honoredFilter).toEqual({ toolsListChanged: true, promptsListChanged: true });
+    const sub = await c.listen({ toolsListChanged: true, promptsListChanged: true, resourceSubscriptions: ["probe://watched/a"] });
+    expect(sub.honoredFilter).toEqual({ toolsListChanged: true, promptsListChanged: true, resourceSubscriptions: ["probe://watched/a"] });
     await c.callTool({ name: "probe-add-tool", arguments: { name: "scoped" } });
     await waitUntil(() => changed > 0, 10_000, "tools/list_changed on the scoped listen stream");
 

@@ -286,6 +286,32 @@ describe("server-to-client traffic through the hub", () => {
       }
     });
 
+    it("resource subscriptions ride subscriptions/listen: acknowledged for URIs a server can subscribe, updates carry the subscription id", async () => {
+      const { client } = await modernClient({});
+      const updates: unknown[] = [];
+      client.setNotificationHandler("notifications/resources/updated", (n) => void updates.push(n.params));
+      try {
+        const sub = await client.listen({ resourceSubscriptions: ["probe://watched/a"] });
+        expect(sub.honoredFilter).toEqual({ resourceSubscriptions: ["probe://watched/a"] });
+        await waitUntil(async () => {
+          await client.callTool({ name: "touch", arguments: { uri: "probe://watched/a" } });
+          return updates.length > 0;
+        }, 5000, "the update on the listen stream");
+        expect(updates[0]).toMatchObject({ uri: "probe://watched/a" });
+      } finally {
+        await client.close();
+      }
+      // On the global endpoint a URI that no server lists is not acknowledged.
+      const global = new Client({ name: "modern", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+      await global.connect(new StreamableHTTPClientTransport(new URL(`${t.base}/mcp`)));
+      try {
+        const sub = await global.listen({ resourceSubscriptions: ["probe://watched/b", "nowhere://x"] });
+        expect(sub.honoredFilter).toEqual({ resourceSubscriptions: ["probe://watched/b"] });
+      } finally {
+        await global.close();
+      }
+    });
+
     it("on the wire: input_required with the question and a requestState; a retry with a forged or reused state is refused, naming the field", async () => {
       const envelope = {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
