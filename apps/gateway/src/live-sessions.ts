@@ -60,17 +60,7 @@ export class LiveSessions {
    * the request's own channel (its POST's stream, or the legacy stream).
    */
   clientSession(session: SessionRecord, notify: (json: string) => void): ClientSession {
-    return {
-      id: session.id,
-      ask: (request: ServerToClientRequest, signal: AbortSignal) => this.asks.ask(session, request, notify, signal),
-      wantsLog: (level: string) => passesLogLevel(level, session.logLevel),
-      setLogLevel: async (level: string) => {
-        session.logLevel = level;
-        await this.store.create(session); // a record is rewritten whole, in either store
-      },
-      subscribe: (server: string, uri: string) => this.subscriptions.add(session.id, server, uri),
-      unsubscribe: (server: string, uri: string) => this.subscriptions.remove(session.id, server, uri),
-    };
+    return new SessionChannel(session, notify, this.asks, this.subscriptions, this.store);
   }
 
   /** Calls `listener` with every upstream resource update this replica hears; returns the unsubscribe. */
@@ -194,5 +184,52 @@ export class LiveSessions {
     const snap = this.supervisor.catalog();
     const target = resolveTarget(targetName, snap);
     return target ? this.views.view(snap, target, servers) : undefined;
+  }
+}
+
+/** ClientSession for one request of a session: one object per request, its methods on the prototype. */
+class SessionChannel implements ClientSession {
+  /**
+   * Withdraws the upstream's questions when the request ends. Made only when one is asked: an
+   * AbortController per request, and the DOMException its abort() builds, cost measurable CPU.
+   */
+  private asking: AbortController | undefined;
+
+  constructor(
+    private readonly session: SessionRecord,
+    private readonly send: (json: string) => void,
+    private readonly asks: ClientRequests,
+    private readonly subscriptions: ResourceSubscriptions,
+    private readonly store: SessionStore,
+  ) {}
+
+  get origin(): string {
+    return this.session.id;
+  }
+
+  ask(request: ServerToClientRequest): Promise<Record<string, unknown>> {
+    return this.asks.ask(this.session, request, this.send, (this.asking ??= new AbortController()).signal);
+  }
+
+  notify(n: { method: string; params?: Record<string, unknown> }): void {
+    if (n.method === "notifications/message" && !passesLogLevel(String(n.params?.level), this.session.logLevel)) return;
+    this.send(JSON.stringify({ jsonrpc: "2.0", method: n.method, ...(n.params ? { params: n.params } : {}) }));
+  }
+
+  end(): void {
+    this.asking?.abort();
+  }
+
+  async setLogLevel(level: string): Promise<void> {
+    this.session.logLevel = level;
+    await this.store.create(this.session); // a record is rewritten whole, in either store
+  }
+
+  subscribe(server: string, uri: string): void {
+    this.subscriptions.add(this.session.id, server, uri);
+  }
+
+  unsubscribe(server: string, uri: string): void {
+    this.subscriptions.remove(this.session.id, server, uri);
   }
 }

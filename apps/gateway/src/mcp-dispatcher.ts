@@ -13,7 +13,7 @@ import {
   McpCallError,
   type AuditSink,
   type CatalogSnapshot,
-  type ServerToClientRequest,
+  type CallClient,
   type SupervisorPort,
   type UpstreamCall,
 } from "@mcphub/contracts";
@@ -41,16 +41,17 @@ export interface DispatchContext {
   session?: ClientSession;
 }
 
-/** What a request may do toward the client of its session while it runs (LiveSessions.clientSession). */
-export interface ClientSession {
-  readonly id: string;
-  /** Passes an upstream's request to the client and waits for its answer; rejects with McpCallError. */
-  ask(request: ServerToClientRequest, signal: AbortSignal): Promise<Record<string, unknown>>;
-  /** Whether a log message at `level` passes the client's logging/setLevel. */
-  wantsLog(level: string): boolean;
+/**
+ * What one request may do toward the client of its session while it runs (LiveSessions.clientSession):
+ * as a CallClient it takes the upstream's requests and notifications (log messages filtered by the
+ * client's level, sent on the request's own channel).
+ */
+export interface ClientSession extends CallClient {
   setLogLevel(level: string): Promise<void>;
   subscribe(server: string, uri: string): void;
   unsubscribe(server: string, uri: string): void;
+  /** The request is over: questions to the client still open are withdrawn. */
+  end(): void;
 }
 
 interface ZodLike {
@@ -261,24 +262,14 @@ export class McpDispatcher {
         progressToken === undefined
           ? undefined
           : (p) => ctx.emit({ jsonrpc: "2.0", method: "notifications/progress", params: { ...p, progressToken } }),
+      client: ctx.session,
     };
-    const session = ctx.session;
-    // Questions the upstream asked during the call are withdrawn when the call ends.
-    const asking = session && new AbortController();
-    if (session) {
-      call.origin = session.id;
-      call.onServerRequest = (request) => session.ask(request, asking!.signal);
-      call.onNotification = (n) => {
-        if (n.method === "notifications/message" && !session.wantsLog(String(n.params?.level))) return;
-        ctx.emit({ jsonrpc: "2.0", method: n.method, ...(n.params ? { params: n.params } : {}) });
-      };
-    }
     try {
       const result = await this.supervisor.call(call);
       inspect?.(result);
       return JSON.stringify({ jsonrpc: "2.0", id: req.id, result });
     } finally {
-      asking?.abort();
+      ctx.session?.end();
     }
   }
 

@@ -103,7 +103,7 @@ export class MultiRoundTrips {
       nextKey: 0,
     };
     const session: ClientSession = {
-      id: `stateless-${randomBytes(8).toString("hex")}`,
+      origin: `stateless-${randomBytes(8).toString("hex")}`,
       ask: (request) => {
         const refused = capabilityError(request, req.clientCapabilities);
         if (refused) return Promise.reject(refused);
@@ -112,7 +112,12 @@ export class MultiRoundTrips {
           call.wake();
         });
       },
-      wantsLog: (level) => passesLogLevel(level, req.logLevel),
+      notify: (n) => {
+        if (n.method === "notifications/message" && !passesLogLevel(String(n.params?.level), req.logLevel)) return;
+        call.emit(JSON.stringify({ jsonrpc: "2.0", method: n.method, ...(n.params ? { params: n.params } : {}) }));
+      },
+      // Questions outlive a round here: they end with the call, or when it is abandoned.
+      end: () => {},
       setLogLevel: async () => {},
       subscribe: () => {
         throw new McpCallError(JsonRpcCode.MethodNotFound, "resource subscriptions need a session (or subscriptions/listen)");

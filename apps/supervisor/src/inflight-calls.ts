@@ -3,7 +3,7 @@ import { JsonRpcCode, McpCallError, RELAYED_SERVER_REQUESTS, type UpstreamCall }
 import type { Logger } from "@mcphub/observability";
 
 /** The parts of a forwarded call that listen to what the upstream sends while it runs. */
-export type CallListeners = Pick<UpstreamCall, "origin" | "onProgress" | "onServerRequest" | "onNotification">;
+export type CallListeners = Pick<UpstreamCall, "onProgress" | "client">;
 
 type Inbound = { id?: string | number; method?: string; params?: Record<string, unknown> };
 
@@ -84,7 +84,7 @@ export class InflightCalls {
       case "notifications/message":
       case "notifications/elicitation/complete": {
         const who = this.attribute();
-        if ("call" in who && who.call.onNotification) who.call.onNotification({ method: m.method, params: m.params });
+        if ("call" in who && who.call.client) who.call.client.notify({ method: m.method, ...(m.params ? { params: m.params } : {}) });
         else this.opts.log.debug({ method: m.method }, "upstream notification outside a single client's call: not relayed");
         return true;
       }
@@ -101,7 +101,7 @@ export class InflightCalls {
     const origins = new Set<string | undefined>();
     for (const call of this.calls.values()) {
       found ??= call;
-      origins.add(call.origin);
+      origins.add(call.client?.origin);
     }
     if (!found) return { none: true };
     // Calls without an origin are the hub's own: each counts as a different client.
@@ -118,14 +118,14 @@ export class InflightCalls {
     if ("ambiguous" in who) {
       return answer({ error: { code: JsonRpcCode.InternalError, message: `${m.method} cannot be relayed: calls from ${who.ambiguous} clients are in flight on this server and MCP does not say which one this request is for` } });
     }
-    if ("none" in who || !who.call.onServerRequest) {
+    if ("none" in who || !who.call.client) {
       // The connection is shared by every client: outside a client's call there is nobody
       // to ask. No roots is the truthful answer; the rest need a client.
       if (m.method === "roots/list") return answer({ result: { roots: [] } });
       return answer({ error: { code: JsonRpcCode.MethodNotFound, message: `${m.method} is relayed to a client only during that client's request` } });
     }
     try {
-      const result = await who.call.onServerRequest({ method: m.method, ...(m.params ? { params: m.params } : {}) });
+      const result = await who.call.client.ask({ method: m.method, ...(m.params ? { params: m.params } : {}) });
       await answer({ result });
     } catch (err) {
       const e = err instanceof McpCallError ? err : new McpCallError(JsonRpcCode.InternalError, `the hub could not relay ${m.method}`);

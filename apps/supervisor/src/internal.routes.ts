@@ -56,27 +56,30 @@ export async function internalRoutes(app: FastifyInstance, opts: { supervisor: S
     });
     if (!call.progress && call.callId === undefined) {
       const line = await opts.supervisor
-        .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal, origin: call.origin })
+        .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal })
         .then((result): InternalCallLine => ({ result }), errorLine);
       return reply.send(line);
     }
     reply.hijack();
     reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
     const write = (line: InternalCallLine) => reply.raw.write(`${JSON.stringify(line)}\n`);
-    const upstreamCall: UpstreamCall = { server: call.server, method: call.method, params: call.params, signal: abort.signal, origin: call.origin };
+    const upstreamCall: UpstreamCall = { server: call.server, method: call.method, params: call.params, signal: abort.signal };
     if (call.progress) upstreamCall.onProgress = (progress) => write({ progress });
     const callId = call.callId;
     if (callId !== undefined) {
       const pending = new Map<number, Settle>();
       waiting.set(callId, pending);
       let next = 0;
-      upstreamCall.onNotification = (notification) => write({ notification });
-      upstreamCall.onServerRequest = (request) =>
-        new Promise((resolve, reject) => {
-          const id = ++next;
-          pending.set(id, (a) => (a.result ? resolve(a.result) : reject(new McpCallError(a.error!.code, a.error!.message, a.error!.data))));
-          write({ request: { id, ...request } });
-        });
+      upstreamCall.client = {
+        origin: call.origin ?? callId,
+        notify: (notification) => write({ notification }),
+        ask: (request) =>
+          new Promise((resolve, reject) => {
+            const id = ++next;
+            pending.set(id, (a) => (a.result ? resolve(a.result) : reject(new McpCallError(a.error!.code, a.error!.message, a.error!.data))));
+            write({ request: { id, ...request } });
+          }),
+      };
     }
     const final = await opts.supervisor.call(upstreamCall).then((result): InternalCallLine => ({ result }), errorLine);
     if (callId !== undefined) {

@@ -9,19 +9,25 @@ export interface UpstreamCall {
   onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
   /** Aborted when the client cancels or goes away. */
   signal?: AbortSignal;
+  /** The calling client, where the upstream's requests and notifications during the call can reach it. */
+  client?: CallClient;
+}
+
+/**
+ * The client a call is for, as the upstream side sees it. One object per client request: it
+ * is passed along, not wrapped in closures per call (those showed up in the hub's GC profile).
+ */
+export interface CallClient {
+  /** Who the call is for (a client session, or one stateless request): calls from one origin are one client's. */
+  readonly origin: string;
   /**
-   * Who the call is for (a client session, or one stateless request). An upstream's requests
-   * and log messages during calls are routed by it when several calls are in flight.
-   */
-  origin?: string;
-  /**
-   * Asks the calling client on the upstream's behalf (sampling/createMessage, elicitation/create,
+   * Asks the client on the upstream's behalf (sampling/createMessage, elicitation/create,
    * roots/list sent during the call); resolves with the client's result or rejects with
    * McpCallError (the client's error, or a capability it did not declare).
    */
-  onServerRequest?: (request: ServerToClientRequest) => Promise<Record<string, unknown>>;
-  /** Notifications the upstream sends during the call (notifications/message), for the calling client. */
-  onNotification?: (notification: { method: string; params?: Record<string, unknown> }) => void;
+  ask(request: ServerToClientRequest): Promise<Record<string, unknown>>;
+  /** A notification the upstream sends during the call (notifications/message, ...), for this client. */
+  notify(notification: { method: string; params?: Record<string, unknown> }): void;
 }
 
 /** A request an upstream server sends to its client, which the hub passes to the client that caused it. */

@@ -29,7 +29,7 @@ export const internalCallRequestSchema = z.object({
    * `request` and `notification` lines too, and requests are answered at `callAnswer` under this id.
    */
   callId: z.string().min(1).max(100).optional(),
-  /** The client session (or stateless request) the call is for: see UpstreamCall.origin. */
+  /** The client session (or stateless request) the call is for: see CallClient.origin. */
   origin: z.string().max(200).optional(),
 });
 export type InternalCallRequest = z.infer<typeof internalCallRequestSchema>;

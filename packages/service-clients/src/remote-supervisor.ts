@@ -46,7 +46,7 @@ export class RemoteSupervisor implements SupervisorPort {
   async call(call: UpstreamCall): Promise<Record<string, unknown>> {
     const progress = call.onProgress !== undefined;
     // Relaying the upstream's requests and log messages needs the streamed answer and an id to answer under.
-    const callId = call.onServerRequest || call.onNotification ? randomUUID() : undefined;
+    const callId = call.client ? randomUUID() : undefined;
     const streamed = progress || callId !== undefined;
     let res;
     try {
@@ -54,7 +54,7 @@ export class RemoteSupervisor implements SupervisorPort {
         path: INTERNAL_PATHS.call,
         method: "POST",
         headers: this.headers,
-        body: JSON.stringify({ server: call.server, method: call.method, params: call.params, progress, callId, origin: call.origin }),
+        body: JSON.stringify({ server: call.server, method: call.method, params: call.params, progress, callId, origin: call.client?.origin }),
         signal: call.signal,
       });
     } catch (err) {
@@ -74,7 +74,7 @@ export class RemoteSupervisor implements SupervisorPort {
         const line = JSON.parse(buffered.slice(0, nl)) as InternalCallLine;
         buffered = buffered.slice(nl + 1);
         if ("progress" in line) call.onProgress?.(line.progress);
-        else if ("notification" in line) call.onNotification?.(line.notification);
+        else if ("notification" in line) call.client?.notify(line.notification);
         else if ("request" in line) void this.answer(callId!, line.request, call);
         else return outcome(line);
       }
@@ -86,8 +86,8 @@ export class RemoteSupervisor implements SupervisorPort {
   private async answer(callId: string, request: { id: number; method: string; params?: Record<string, unknown> }, call: UpstreamCall): Promise<void> {
     let answer: InternalCallAnswer;
     try {
-      if (!call.onServerRequest) throw new McpCallError(JsonRpcCode.MethodNotFound, `${request.method} cannot be relayed to this client`);
-      answer = { callId, id: request.id, result: await call.onServerRequest({ method: request.method, params: request.params }) };
+      if (!call.client) throw new McpCallError(JsonRpcCode.MethodNotFound, `${request.method} cannot be relayed to this client`);
+      answer = { callId, id: request.id, result: await call.client.ask({ method: request.method, ...(request.params ? { params: request.params } : {}) }) };
     } catch (err) {
       const e = err instanceof McpCallError ? err : new McpCallError(JsonRpcCode.InternalError, `the hub could not relay ${request.method}`);
       answer = { callId, id: request.id, error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) } };
