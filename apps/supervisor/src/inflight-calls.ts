@@ -1,5 +1,5 @@
 import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/client";
-import { JsonRpcCode, McpCallError, RELAYED_SERVER_REQUESTS, type UpstreamCall } from "@mcphub/contracts";
+import { JsonRpcCode, McpCallError, RELAYED_SERVER_REQUESTS, type ServerToClientRequest, type UpstreamCall } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
 
 /** The parts of a forwarded call that listen to what the upstream sends while it runs. */
@@ -109,27 +109,36 @@ export class InflightCalls {
     return { call: found };
   }
 
-  private async relayRequest(transport: Transport, m: Inbound & { id: string | number; method: string }): Promise<void> {
-    const answer = (body: { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } }) =>
-      transport.send({ jsonrpc: "2.0", id: m.id, ...body } as JSONRPCMessage).catch((err: unknown) =>
-        this.opts.log.debug({ err: (err as Error).message, method: m.method }, "could not answer the upstream's request"),
-      );
+  /**
+   * Passes an upstream's request to the client whose call it belongs to; rejects with
+   * McpCallError when that cannot be told or the client refuses. Used for the requests caught
+   * on the transport (2025-era upstreams) and for the input_required rounds of 2026-07-28
+   * upstreams, which the SDK client hands to its request handlers.
+   */
+  async ask(request: ServerToClientRequest): Promise<Record<string, unknown>> {
     const who = this.attribute();
     if ("ambiguous" in who) {
-      return answer({ error: { code: JsonRpcCode.InternalError, message: `${m.method} cannot be relayed: calls from ${who.ambiguous} clients are in flight on this server and MCP does not say which one this request is for` } });
+      throw new McpCallError(JsonRpcCode.InternalError, `${request.method} cannot be relayed: calls from ${who.ambiguous} clients are in flight on this server and MCP does not say which one this request is for`);
     }
     if ("none" in who || !who.call.client) {
       // The connection is shared by every client: outside a client's call there is nobody
       // to ask. No roots is the truthful answer; the rest need a client.
-      if (m.method === "roots/list") return answer({ result: { roots: [] } });
-      return answer({ error: { code: JsonRpcCode.MethodNotFound, message: `${m.method} is relayed to a client only during that client's request` } });
+      if (request.method === "roots/list") return { roots: [] };
+      throw new McpCallError(JsonRpcCode.MethodNotFound, `${request.method} is relayed to a client only during that client's request`);
     }
+    return who.call.client.ask(request);
+  }
+
+  private async relayRequest(transport: Transport, m: Inbound & { id: string | number; method: string }): Promise<void> {
+    let body: { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
     try {
-      const result = await who.call.client.ask({ method: m.method, ...(m.params ? { params: m.params } : {}) });
-      await answer({ result });
+      body = { result: await this.ask({ method: m.method, ...(m.params ? { params: m.params } : {}) }) };
     } catch (err) {
       const e = err instanceof McpCallError ? err : new McpCallError(JsonRpcCode.InternalError, `the hub could not relay ${m.method}`);
-      await answer({ error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) } });
+      body = { error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) } };
     }
+    await transport.send({ jsonrpc: "2.0", id: m.id, ...body } as JSONRPCMessage).catch((err: unknown) =>
+      this.opts.log.debug({ err: (err as Error).message, method: m.method }, "could not answer the upstream's request"),
+    );
   }
 }

@@ -3,6 +3,7 @@ import type { ServerConfig } from "@mcphub/config";
 import {
   JsonRpcCode,
   McpCallError,
+  RELAYED_SERVER_REQUESTS,
   type McpObject,
   type ServerCatalog,
   type McpResource,
@@ -103,6 +104,7 @@ export class UpstreamConnection {
       restarts: this.restarts,
       retryInMs: this.retryAt ? Math.max(0, this.retryAt - Date.now()) : undefined,
       pid: this.built?.pid(),
+      ...(this.state === "ready" && this.client ? { protocolVersion: this.client.getNegotiatedProtocolVersion() } : {}),
     };
   }
 
@@ -199,7 +201,17 @@ export class UpstreamConnection {
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       this.log.debug({ stderr: line }, "upstream stderr");
     });
-    const client = new Client(HUB_INFO, { capabilities: RELAYED_CLIENT_CAPABILITIES });
+    const client = new Client(HUB_INFO, {
+      capabilities: RELAYED_CLIENT_CAPABILITIES,
+      // An HTTP server is asked which revision it speaks (server/discover, else initialize). Not
+      // a stdio one: the SDK would start the process twice per connect to ask.
+      ...(this.config.type === "streamable-http" ? { versionNegotiation: { mode: "auto" as const } } : {}),
+    });
+    // A 2026-07-28 upstream asks in input_required results, which the SDK client fulfils
+    // through these handlers (a 2025-era one's requests are caught on the transport first).
+    for (const method of RELAYED_SERVER_REQUESTS) {
+      client.setRequestHandler(method, (req) => this.inflight.ask({ method, ...(req.params ? { params: req.params as Record<string, unknown> } : {}) }) as never);
+    }
     this.built = built;
     this.client = client;
     client.fallbackNotificationHandler = async (n) => this.onNotification(client, n.method);
@@ -215,6 +227,7 @@ export class UpstreamConnection {
       if (this.client !== client) return; // stopped or replaced while connecting
       this.lists = await withTimeout(fetchLists(client), this.opts.initTimeoutMs, () => `did not list its tools within ${this.opts.initTimeoutMs} ms`);
       if (this.client !== client) return;
+      await this.listenForChanges(client);
     } catch (err) {
       if (this.client !== client || this.stopped) return;
       this.client = undefined;
@@ -230,6 +243,28 @@ export class UpstreamConnection {
     this.lastError = undefined;
     this.log.info({ tools: this.lists.tools.length, pid: built.pid() }, "upstream ready");
     this.setState("ready");
+  }
+
+  /**
+   * A 2026-07-28 upstream has no GET stream: its list changes come on a subscriptions/listen
+   * stream, opened for the lists it says can change. A stream that cannot open is logged, not
+   * fatal: calls still work, lists refresh on reconnect.
+   */
+  private async listenForChanges(client: Client): Promise<void> {
+    const version = client.getNegotiatedProtocolVersion();
+    if (!version || version < "2026-07-28") return;
+    const caps = this.lists.capabilities as Record<string, { listChanged?: boolean } | undefined>;
+    const filter = {
+      ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+      ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+    };
+    if (Object.keys(filter).length === 0) return;
+    try {
+      await withTimeout(client.listen(filter), this.opts.initTimeoutMs, () => `did not acknowledge subscriptions/listen within ${this.opts.initTimeoutMs} ms`);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "could not open the upstream's subscriptions/listen stream: its list changes will not be seen");
+    }
   }
 
   private describeFailure(err: unknown): string {

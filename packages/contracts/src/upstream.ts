@@ -12,6 +12,8 @@ export interface UpstreamStatus {
   /** Milliseconds until the next reconnect attempt, while restarting. */
   retryInMs?: number;
   pid?: number;
+  /** The protocol revision the hub and the server agreed on, while connected. */
+  protocolVersion?: string;
 }
 
 /** "server "x" is restarting" — the state as a user reads it in an error message. */
