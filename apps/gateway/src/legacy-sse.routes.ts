@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { forwardedHeaders } from "./forwarded-headers.ts";
 import { classify, JsonRpcCode, type Classified } from "./jsonrpc.ts";
 import { checkTarget, httpError, initializeSession, newSession, type GatewayCore } from "./session-lifecycle.ts";
 import { processSessionMessages } from "./session-messages.ts";
@@ -54,7 +55,7 @@ export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void
         rest.push(m);
       }
     }
-    processSessionMessages(core, session, rest, { notify: send, respond: send });
+    processSessionMessages(core, session, rest, { notify: send, respond: send }, forwardedHeaders(req.headers));
     return reply.code(202).send("Accepted");
   };
 

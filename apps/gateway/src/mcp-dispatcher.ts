@@ -39,6 +39,8 @@ export interface DispatchContext {
   actor?: SessionRecord["actor"];
   /** The client's session, where there is one: the way back for an upstream's requests, logs and resource updates. */
   session?: ClientSession;
+  /** Headers of the client's request passed on to HTTP upstreams (forwarded-headers.ts). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -263,6 +265,7 @@ export class McpDispatcher {
           ? undefined
           : (p) => ctx.emit({ jsonrpc: "2.0", method: "notifications/progress", params: { ...p, progressToken } }),
       client: ctx.session,
+      headers: ctx.headers,
     };
     try {
       const result = await this.supervisor.call(call);

@@ -13,6 +13,7 @@ import { McpCallError, type ServerCatalog } from "@mcphub/contracts";
 import { resolveTarget, type CatalogView } from "./catalog-view.ts";
 import { classify, errorResponse, JsonRpcCode, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
 import type { ListenStreams } from "./listen-streams.ts";
+import { forwardedHeaders } from "./forwarded-headers.ts";
 import type { McpAccess } from "./mcp-auth.ts";
 import type { DispatchContext } from "./mcp-dispatcher.ts";
 import { MULTI_ROUND_TRIP_METHODS, MultiRoundTrips } from "./multi-round-trips.ts";
@@ -497,11 +498,13 @@ export class ModernHttp {
     });
     const request = withoutEnvelope(message);
     const actor = actorOf(access);
+    const headers = forwardedHeaders(req.headers);
     const context = (signal: AbortSignal, emit: (json: string) => void): DispatchContext => ({
       view,
       snap,
       signal,
       ...(actor ? { actor } : {}),
+      ...(headers ? { headers } : {}),
       emit: (n) => emit(JSON.stringify(n)),
     });
     let json: string;

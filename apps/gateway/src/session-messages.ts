@@ -23,6 +23,8 @@ export function processSessionMessages(
   session: SessionRecord,
   messages: Classified[],
   responder: Responder,
+  /** Headers of the POST that carried the messages, passed on to HTTP upstreams. */
+  headers?: Record<string, string>,
 ): number {
   const snap = deps.supervisor.catalog();
   const target = resolveTarget(session.targetName, snap);
@@ -55,6 +57,7 @@ export function processSessionMessages(
           actor: session.actor,
           emit: (n) => notify(JSON.stringify(n)),
           session: deps.live.clientSession(session, notify),
+          headers,
         })
         .then(
           (json) => responder.respond(json),

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { forwardedHeaders } from "./forwarded-headers.ts";
 import { classify, errorResponse, JsonRpcCode, type Classified, type JsonRpcId } from "./jsonrpc.ts";
 import { SESSION_PROTOCOL_VERSIONS } from "./mcp-dispatcher.ts";
 import { ListenStreams } from "./listen-streams.ts";
@@ -112,7 +113,7 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
 
     const expected = messages.filter((m) => m.kind === "request" || m.kind === "invalid").length;
     if (expected === 0) {
-      processSessionMessages(core, session, messages, { notify() {}, respond() {} });
+      processSessionMessages(core, session, messages, { notify() {}, respond() {} }, forwardedHeaders(req.headers));
       return reply.code(202).send();
     }
     const responder = new PostResponder(reply, expected, batch, { [SESSION_HEADER]: session.id });
@@ -121,7 +122,7 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
     reply.raw.on("close", () => {
       if (!responder.done) for (const id of ids) core.live.cancel(session.id, id);
     });
-    processSessionMessages(core, session, messages, responder);
+    processSessionMessages(core, session, messages, responder, forwardedHeaders(req.headers));
     return reply;
   };
 

@@ -88,4 +88,21 @@ describe("a 2026-07-28 upstream behind the hub", () => {
       await client.close();
     }
   });
+
+  it("gets the client's extension and trace headers with the request they caused; never its credentials", async () => {
+    const headers = { "x-tenant": "acme", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "x-api-key": "client-secret", authorization: "Bearer client-token" };
+    const legacy = new Client({ name: "h", version: "1" });
+    await legacy.connect(new StreamableHTTPClientTransport(new URL(`${t.base}/mcp/modern`), { requestInit: { headers } }));
+    const modern = new Client({ name: "h", version: "1" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await modern.connect(new StreamableHTTPClientTransport(new URL(`${t.base}/mcp/modern`), { requestInit: { headers } }));
+    try {
+      for (const client of [legacy, modern]) {
+        const seen = JSON.parse(text(await client.callTool({ name: "seen-headers", arguments: {} }))) as Record<string, string>;
+        expect(seen).toEqual({ "x-tenant": "acme", traceparent: headers.traceparent });
+      }
+    } finally {
+      await legacy.close();
+      await modern.close();
+    }
+  });
 });

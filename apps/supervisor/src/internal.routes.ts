@@ -56,14 +56,14 @@ export async function internalRoutes(app: FastifyInstance, opts: { supervisor: S
     });
     if (!call.progress && call.callId === undefined) {
       const line = await opts.supervisor
-        .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal })
+        .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal, headers: call.headers })
         .then((result): InternalCallLine => ({ result }), errorLine);
       return reply.send(line);
     }
     reply.hijack();
     reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
     const write = (line: InternalCallLine) => reply.raw.write(`${JSON.stringify(line)}\n`);
-    const upstreamCall: UpstreamCall = { server: call.server, method: call.method, params: call.params, signal: abort.signal };
+    const upstreamCall: UpstreamCall = { server: call.server, method: call.method, params: call.params, signal: abort.signal, headers: call.headers };
     if (call.progress) upstreamCall.onProgress = (progress) => write({ progress });
     const callId = call.callId;
     if (callId !== undefined) {

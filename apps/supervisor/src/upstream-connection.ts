@@ -134,7 +134,7 @@ export class UpstreamConnection {
   async request(
     method: string,
     params: Record<string, unknown>,
-    options: CallListeners & { signal?: AbortSignal },
+    options: CallListeners & { signal?: AbortSignal; headers?: Record<string, string> },
   ): Promise<Record<string, unknown>> {
     const client = this.client;
     if (this.state !== "ready" || !client) throw this.unavailableError();
@@ -142,7 +142,9 @@ export class UpstreamConnection {
     const token = this.inflight.register(options);
     if (options.onProgress) params = { ...params, _meta: { ...(params._meta as object | undefined), progressToken: token } };
     try {
-      return await client.request({ method, params }, passthrough, { timeout, signal: options.signal });
+      // Per-request headers exist only where each request is its own HTTP exchange.
+      const headers = options.headers && this.config.type !== "stdio" ? { headers: options.headers } : {};
+      return await client.request({ method, params }, passthrough, { timeout, signal: options.signal, ...headers });
     } catch (err) {
       if (!options.signal?.aborted && this.isConnectionLoss(err)) this.lose(client, `${method} failed: ${describeNetworkError(err)}`);
       throw this.toCallError(err, method, timeout, options.signal);

@@ -11,6 +11,8 @@ export interface UpstreamCall {
   signal?: AbortSignal;
   /** The calling client, where the upstream's requests and notifications during the call can reach it. */
   client?: CallClient;
+  /** Headers of the client's request the hub passes on (extension and trace headers); HTTP upstreams get them. */
+  headers?: Record<string, string>;
 }
 
 /**

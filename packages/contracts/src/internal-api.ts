@@ -31,6 +31,8 @@ export const internalCallRequestSchema = z.object({
   callId: z.string().min(1).max(100).optional(),
   /** The client session (or stateless request) the call is for: see CallClient.origin. */
   origin: z.string().max(200).optional(),
+  /** See UpstreamCall.headers. */
+  headers: z.record(z.string(), z.string()).optional(),
 });
 export type InternalCallRequest = z.infer<typeof internalCallRequestSchema>;
 

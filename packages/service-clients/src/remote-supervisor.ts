@@ -54,7 +54,7 @@ export class RemoteSupervisor implements SupervisorPort {
         path: INTERNAL_PATHS.call,
         method: "POST",
         headers: this.headers,
-        body: JSON.stringify({ server: call.server, method: call.method, params: call.params, progress, callId, origin: call.client?.origin }),
+        body: JSON.stringify({ server: call.server, method: call.method, params: call.params, progress, callId, origin: call.client?.origin, headers: call.headers }),
         signal: call.signal,
       });
     } catch (err) {
