@@ -38,7 +38,7 @@ const quick = process.env.BENCH_QUICK === "1";
 const cfg: BenchConfig = quick
   ? { warmup: 100, sequential: 500, lists: 50, concurrency: 16, durationMs: 2000, rounds: 4 }
   : { warmup: 300, sequential: 2000, lists: 200, concurrency: 16, durationMs: 5000, rounds: 10 };
-// BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the hub process.
+// BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench-profiles" profiles the hub process.
 const hubNodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 const root = fileURLToPath(new URL("..", import.meta.url));

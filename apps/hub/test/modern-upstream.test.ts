@@ -56,10 +56,10 @@ describe("a 2026-07-28 upstream behind the hub", () => {
 
   it("passes them to a 2026-07-28 client as input_required rounds of its own", async () => {
     const client = new Client({ name: "modern-client", version: "1" }, { versionNegotiation: { mode: { pin: "2026-07-28" } }, capabilities: { roots: {} } });
-    client.setRequestHandler("roots/list", async () => ({ roots: [{ uri: "file:///work/here", name: "here" }] }));
+    client.setRequestHandler("roots/list", async () => ({ roots: [{ uri: "file:///projects/modern-client", name: "here" }] }));
     await client.connect(new StreamableHTTPClientTransport(new URL(`${t.base}/mcp/modern`)));
     try {
-      expect(answerOf(await client.callTool({ name: "ask", arguments: { method: "roots/list" } }))).toEqual({ roots: [{ uri: "file:///work/here", name: "here" }] });
+      expect(answerOf(await client.callTool({ name: "ask", arguments: { method: "roots/list" } }))).toEqual({ roots: [{ uri: "file:///projects/modern-client", name: "here" }] });
     } finally {
       await client.close();
     }
