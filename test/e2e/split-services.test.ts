@@ -1,6 +1,8 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { connect, text, waitUntil } from "../../apps/hub/test/helpers/hub.ts";
@@ -15,7 +17,10 @@ import { startService, type ServiceProcess } from "../helpers/processes.ts";
 const TOKEN = "split-services-test-token-0123456789";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
+const MODERN_TS = fileURLToPath(new URL("../../apps/hub/test/fixtures/modern-server.ts", import.meta.url));
+
 let dir: string;
+let modernUpstream: ChildProcess;
 let supervisor: ServiceProcess;
 let gateways: ServiceProcess[];
 let database: Awaited<ReturnType<typeof freshDatabase>>;
@@ -23,12 +28,18 @@ let database: Awaited<ReturnType<typeof freshDatabase>>;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "mcphub-split-"));
   const settingsPath = join(dir, "mcp_settings.json");
-  await writeFile(settingsPath, JSON.stringify({ mcpServers: { everything: upstream.everything(), probe: upstream.probe() } }));
+  // An HTTP upstream of the 2026-07-28 revision: headers and input_required rounds cross the internal API.
+  modernUpstream = spawn(process.execPath, ["--import", "tsx", MODERN_TS], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  modernUpstream.stdout!.on("data", (d: Buffer) => (out += d));
+  await waitUntil(() => /listening \d+/.test(out), 20_000, "the modern fixture to listen");
+  const modern = { type: "streamable-http", url: `http://127.0.0.1:${/listening (\d+)/.exec(out)![1]}/mcp` };
+  await writeFile(settingsPath, JSON.stringify({ mcpServers: { everything: upstream.everything(), probe: upstream.probe(), modern } }));
   database = await freshDatabase("split");
   supervisor = await startService("supervisor", { INTERNAL_TOKEN: TOKEN, REDIS_URL, MCPHUB_SETTING_PATH: settingsPath, DATABASE_URL: database.url });
   await waitUntil(async () => {
     const health = (await (await fetch(`${supervisor.url}/api/health`)).json()) as { servers: { state: string }[] };
-    return health.servers.length === 2 && health.servers.every((s) => s.state === "ready");
+    return health.servers.length === 3 && health.servers.every((s) => s.state === "ready");
   }, 20_000, "upstreams ready in the supervisor");
   gateways = await Promise.all(
     // No auth service in this topology: the endpoints are opened on purpose.
@@ -38,6 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([...(gateways ?? []), supervisor].filter(Boolean).map((s) => s.stop()));
+  modernUpstream?.kill();
   await database?.drop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -160,6 +172,19 @@ describe("sessions across replicas", () => {
       }, 5000, "the resource update on the client's stream");
       expect(updates[0]).toBe("probe://watched/a");
       expect(new Set(seen)).toEqual(new Set(["gw-a", "gw-b"]));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("passes a client's extension headers and a 2026-07-28 upstream's input_required round through the internal API", async () => {
+    const client = new Client({ name: "split-modern", version: "1" }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler("elicitation/create", async () => ({ action: "accept", content: { ok: true } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateways[1]!.url}/mcp`), { requestInit: { headers: { "x-tenant": "split" } } }));
+    try {
+      expect(JSON.parse(text(await client.callTool({ name: "modern-seen-headers", arguments: {} })))).toEqual({ "x-tenant": "split" });
+      const asked = await client.callTool({ name: "modern-ask", arguments: { method: "elicitation/create", params: { message: "ok?", requestedSchema: { type: "object", properties: { ok: { type: "boolean" } } } } } });
+      expect(JSON.parse(text(asked).replace(/^answer /, ""))).toEqual({ action: "accept", content: { ok: true } });
     } finally {
       await client.close();
     }

@@ -15,7 +15,7 @@ import { classify, errorResponse, JsonRpcCode, rawResultJson, type JsonRpcId, ty
 import type { ListenStreams } from "./listen-streams.ts";
 import { forwardedHeaders } from "./forwarded-headers.ts";
 import type { McpAccess } from "./mcp-auth.ts";
-import type { DispatchContext } from "./mcp-dispatcher.ts";
+import { HUB_INFO, type DispatchContext } from "./mcp-dispatcher.ts";
 import { MULTI_ROUND_TRIP_METHODS, MultiRoundTrips } from "./multi-round-trips.ts";
 import { checkTarget, type GatewayCore } from "./session-lifecycle.ts";
 import { SseStream } from "./sse-stream.ts";
@@ -27,6 +27,8 @@ import { SseStream } from "./sse-stream.ts";
  */
 export const MODERN_PROTOCOL_VERSIONS = ["2026-07-28"];
 const FIRST_MODERN_VERSION = "2026-07-28";
+/** The hub's identity as every 2026-07-28 result carries it in `_meta`. */
+const HUB_INFO_JSON = JSON.stringify(HUB_INFO);
 
 /** Revision identifiers are dates: every revision from the first modern one on is stateless. */
 export const isModernVersion = (v: string) => v >= FIRST_MODERN_VERSION;
@@ -351,14 +353,14 @@ function withoutEnvelope(req: JsonRpcRequest): JsonRpcRequest {
  * `execution` field the revision removed; resource-not-found (-32002) becomes -32602, the code
  * this revision uses for it.
  */
-export function toModernResponse(method: string, id: JsonRpcId, json: string, serverInfoJson: string): string {
+export function toModernResponse(method: string, id: JsonRpcId, json: string): string {
   const head = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},`;
   const tail = json.startsWith(head) ? json.slice(head.length) : undefined;
   if (tail?.startsWith('"result":{')) {
     const result = tail.slice('"result":'.length, -1);
     // The common case, spliced as text: a result without any of the keys stamped here.
     if (!/"(?:_meta|resultType|ttlMs|cacheScope|execution)"/.test(result)) {
-      const stamp = `"resultType":"complete",${CACHEABLE.has(method) ? '"ttlMs":0,"cacheScope":"private",' : ""}"_meta":{"${SERVER_INFO_META_KEY}":${serverInfoJson}}`;
+      const stamp = `"resultType":"complete",${CACHEABLE.has(method) ? '"ttlMs":0,"cacheScope":"private",' : ""}"_meta":{"${SERVER_INFO_META_KEY}":${HUB_INFO_JSON}}`;
       return `${head}"result":{${stamp}${result === "{}" ? "}" : `,${result.slice(1)}`}}`;
     }
   } else if (tail?.startsWith('"error":') && !tail.includes(`"code":${JsonRpcCode.ResourceNotFound}`)) {
@@ -369,10 +371,10 @@ export function toModernResponse(method: string, id: JsonRpcId, json: string, se
     if (msg.error.code === JsonRpcCode.ResourceNotFound) msg.error.code = JsonRpcCode.InvalidParams;
     return JSON.stringify(msg);
   }
-  return JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: stampResult(method, msg.result ?? {}, JSON.parse(serverInfoJson)) });
+  return JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: stampResult(method, msg.result ?? {}) });
 }
 
-function stampResult(method: string, result: Record<string, unknown>, serverInfo: unknown): Record<string, unknown> {
+function stampResult(method: string, result: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...result };
   if (method === "tools/list" && Array.isArray(out.tools)) {
     out.tools = out.tools.map((t: unknown) => {
@@ -388,8 +390,8 @@ function stampResult(method: string, result: Record<string, unknown>, serverInfo
     if (out.cacheScope !== "public" && out.cacheScope !== "private") out.cacheScope = "private";
   }
   const meta = out._meta;
-  if (meta === undefined) out._meta = { [SERVER_INFO_META_KEY]: serverInfo };
-  else if (isObject(meta) && meta[SERVER_INFO_META_KEY] === undefined) out._meta = { ...meta, [SERVER_INFO_META_KEY]: serverInfo };
+  if (meta === undefined) out._meta = { [SERVER_INFO_META_KEY]: HUB_INFO };
+  else if (isObject(meta) && meta[SERVER_INFO_META_KEY] === undefined) out._meta = { ...meta, [SERVER_INFO_META_KEY]: HUB_INFO };
   return out;
 }
 
@@ -422,6 +424,12 @@ class ModernResponder {
       this.reply.code(200).header("content-type", "application/json").send(json);
     }
   }
+}
+
+/** Whether `json` is exactly rawResultJson(id, result), compared in place: a list can be large. */
+function isRawResult(json: string, id: JsonRpcId, result: string): boolean {
+  const head = rawResultJson(id, "").slice(0, -1);
+  return json.length === head.length + result.length + 1 && json.startsWith(head) && json.startsWith(result, head.length);
 }
 
 function sendError(reply: FastifyReply, status: number, code: number, message: string, data: unknown, id: JsonRpcId | null): FastifyReply {
@@ -471,18 +479,16 @@ export class ModernHttp {
 
     const snap = this.core.supervisor.catalog();
     const view = this.core.views.view(snap, resolveTarget(targetName, snap)!, access.servers);
-    const init = this.core.dispatcher.initializeResult(undefined, view);
-    const serverInfoJson = JSON.stringify(init.serverInfo);
     if (message.method === "subscriptions/listen") {
-      return this.listen.serve(reply, message, { targetName, servers: access.servers, capabilities: modernCapabilities(view), serverInfo: init.serverInfo });
+      return this.listen.serve(reply, message, { targetName, servers: access.servers, capabilities: modernCapabilities(view), serverInfo: HUB_INFO });
     }
     if (message.method === "server/discover") {
       const result = {
         supportedVersions: MODERN_PROTOCOL_VERSIONS,
         capabilities: modernCapabilities(view),
-        ...(init.instructions ? { instructions: init.instructions } : {}),
+        ...(view.instructions ? { instructions: view.instructions } : {}),
       };
-      const json = toModernResponse(message.method, id, JSON.stringify({ jsonrpc: "2.0", id, result }), serverInfoJson);
+      const json = toModernResponse(message.method, id, JSON.stringify({ jsonrpc: "2.0", id, result }));
       return reply.code(200).header("content-type", "application/json").send(json);
     }
     if (message.method === "tools/call") {
@@ -528,10 +534,10 @@ export class ModernHttp {
       } else {
         json = await this.core.dispatcher.handle(request, context(ctl.signal, (n) => responder.notify(n)));
       }
-      const listOf = VIEW_LISTS[message.method];
+      const list = VIEW_LISTS[message.method]?.(view);
       // A list straight from the view (the dispatcher's common answer): its stamped form is cached.
-      if (listOf && json === rawResultJson(id, listOf(view))) json = rawResultJson(id, this.modernList(view, message.method, listOf(view), init.serverInfo));
-      else json = toModernResponse(message.method, id, json, serverInfoJson);
+      if (list !== undefined && isRawResult(json, id, list)) json = rawResultJson(id, this.modernList(view, message.method, list));
+      else json = toModernResponse(message.method, id, json);
     } catch (err) {
       // A bad retry (unknown requestState, malformed inputResponses) says which field; handle()
       // turns every other failure into a JSON-RPC error, so this is a last resort.
@@ -543,11 +549,11 @@ export class ModernHttp {
     return reply;
   }
 
-  private modernList(view: CatalogView, method: string, listJson: string, serverInfo: unknown): string {
+  private modernList(view: CatalogView, method: string, listJson: string): string {
     let byMethod = this.lists.get(view);
     if (!byMethod) this.lists.set(view, (byMethod = new Map()));
     let json = byMethod.get(method);
-    if (json === undefined) byMethod.set(method, (json = JSON.stringify(stampResult(method, JSON.parse(listJson) as Record<string, unknown>, serverInfo))));
+    if (json === undefined) byMethod.set(method, (json = JSON.stringify(stampResult(method, JSON.parse(listJson) as Record<string, unknown>))));
     return json;
   }
 

@@ -23,6 +23,7 @@ interface Suspended {
   queued: Ask[];
   /** The final answer (JSON text, with the first round's id), once the upstream call ended. */
   outcome: Promise<string>;
+  firstId: JsonRpcId;
   /** Wakes the round waiting for a question or the outcome. */
   wake: () => void;
   /** Where notifications of the current round go (its POST). */
@@ -61,6 +62,12 @@ export interface RoundTripRequest {
  */
 export class MultiRoundTrips {
   private readonly suspended = new Map<string, Suspended>();
+  /**
+   * Each request is its own client for the upstream's attribution: origins unique across gateway
+   * replicas (which share one supervisor), from a random prefix and a counter.
+   */
+  private readonly originPrefix = `stateless-${randomBytes(4).toString("hex")}-`;
+  private calls = 0;
 
   /** How long a call waits for the client's retry before it is abandoned (and cancelled upstream). */
   constructor(private readonly retryWindowMs = 5 * 60_000) {}
@@ -101,9 +108,10 @@ export class MultiRoundTrips {
       emit: req.emit,
       abort,
       nextKey: 0,
+      firstId: req.id,
     };
     const session: ClientSession = {
-      origin: `stateless-${randomBytes(8).toString("hex")}`,
+      origin: `${this.originPrefix}${++this.calls}`,
       ask: (request) => {
         const refused = capabilityError(request, req.clientCapabilities);
         if (refused) return Promise.reject(refused);
@@ -137,7 +145,7 @@ export class MultiRoundTrips {
       while (call.queued.length === 0) {
         const woken = new Promise<void>((resolve) => (call.wake = resolve));
         const done = await Promise.race([call.outcome.then(() => true, () => true), woken.then(() => false)]);
-        if (done) return withId(await call.outcome, req.id);
+        if (done) return withId(await call.outcome, call.firstId, req.id);
       }
     } finally {
       req.signal.removeEventListener("abort", closed);
@@ -171,10 +179,10 @@ export class MultiRoundTrips {
   }
 }
 
-/** The outcome was built with the first round's id; each round answers under its own. */
-function withId(json: string, id: JsonRpcId): string {
+/** The outcome was built with the first round's id; a later round answers under its own. */
+function withId(json: string, first: JsonRpcId, id: JsonRpcId): string {
+  if (id === first) return json;
   const response = JSON.parse(json) as { id: JsonRpcId };
-  if (response.id === id) return json;
   response.id = id;
   return JSON.stringify(response);
 }

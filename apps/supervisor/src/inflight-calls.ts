@@ -1,5 +1,5 @@
 import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/client";
-import { JsonRpcCode, McpCallError, RELAYED_SERVER_REQUESTS, type ServerToClientRequest, type UpstreamCall } from "@mcphub/contracts";
+import { JsonRpcCode, McpCallError, RELAYED_SERVER_REQUESTS, relayErrorObject, type ServerToClientRequest, type UpstreamCall } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
 
 /** The parts of a forwarded call that listen to what the upstream sends while it runs. */
@@ -134,8 +134,7 @@ export class InflightCalls {
     try {
       body = { result: await this.ask({ method: m.method, ...(m.params ? { params: m.params } : {}) }) };
     } catch (err) {
-      const e = err instanceof McpCallError ? err : new McpCallError(JsonRpcCode.InternalError, `the hub could not relay ${m.method}`);
-      body = { error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) } };
+      body = { error: relayErrorObject(err, m.method) };
     }
     await transport.send({ jsonrpc: "2.0", id: m.id, ...body } as JSONRPCMessage).catch((err: unknown) =>
       this.opts.log.debug({ err: (err as Error).message, method: m.method }, "could not answer the upstream's request"),

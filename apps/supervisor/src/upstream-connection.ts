@@ -143,8 +143,8 @@ export class UpstreamConnection {
     if (options.onProgress) params = { ...params, _meta: { ...(params._meta as object | undefined), progressToken: token } };
     try {
       // Per-request headers exist only where each request is its own HTTP exchange.
-      const headers = options.headers && this.config.type !== "stdio" ? { headers: options.headers } : {};
-      return await client.request({ method, params }, passthrough, { timeout, signal: options.signal, ...headers });
+      const headers = this.config.type === "stdio" ? undefined : options.headers;
+      return await client.request({ method, params }, passthrough, { timeout, signal: options.signal, headers });
     } catch (err) {
       if (!options.signal?.aborted && this.isConnectionLoss(err)) this.lose(client, `${method} failed: ${describeNetworkError(err)}`);
       throw this.toCallError(err, method, timeout, options.signal);

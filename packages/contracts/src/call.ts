@@ -70,3 +70,9 @@ export class McpCallError extends Error {
 }
 
 export type CallFailure = "timeout" | "unavailable" | "refused" | "cancelled";
+
+/** The JSON-RPC error object for a failed relay of `method`: the McpCallError's own, else an internal error naming the method. */
+export function relayErrorObject(err: unknown, method: string): { code: number; message: string; data?: unknown } {
+  if (!(err instanceof McpCallError)) return { code: JsonRpcCode.InternalError, message: `the hub could not relay ${method}` };
+  return { code: err.code, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) };
+}

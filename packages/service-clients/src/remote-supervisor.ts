@@ -3,6 +3,7 @@ import {
   INTERNAL_PATHS,
   JsonRpcCode,
   McpCallError,
+  relayErrorObject,
   type CallFailure,
   type CatalogSnapshot,
   type InternalCallAnswer,
@@ -89,8 +90,7 @@ export class RemoteSupervisor implements SupervisorPort {
       if (!call.client) throw new McpCallError(JsonRpcCode.MethodNotFound, `${request.method} cannot be relayed to this client`);
       answer = { callId, id: request.id, result: await call.client.ask({ method: request.method, ...(request.params ? { params: request.params } : {}) }) };
     } catch (err) {
-      const e = err instanceof McpCallError ? err : new McpCallError(JsonRpcCode.InternalError, `the hub could not relay ${request.method}`);
-      answer = { callId, id: request.id, error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) } };
+      answer = { callId, id: request.id, error: relayErrorObject(err, request.method) };
     }
     try {
       const res = await this.remote.pool.request({ path: INTERNAL_PATHS.callAnswer, method: "POST", headers: this.headers, body: JSON.stringify(answer) });
