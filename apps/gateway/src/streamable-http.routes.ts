@@ -113,7 +113,7 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
 
     const expected = messages.filter((m) => m.kind === "request" || m.kind === "invalid").length;
     if (expected === 0) {
-      processSessionMessages(core, session, messages, { notify() {}, respond() {} }, forwardedHeaders(req.headers));
+      processSessionMessages(core, session, messages, { notify() {}, respond() {} });
       return reply.code(202).send();
     }
     const responder = new PostResponder(reply, expected, batch, { [SESSION_HEADER]: session.id });
