@@ -1,4 +1,4 @@
-import type { CatalogSnapshot, ServerCatalog } from "@mcphub/contracts";
+import { SMART_ROUTING_DEFAULTS, type CatalogSnapshot, type ServerCatalog } from "@mcphub/contracts";
 import { describe, expect, it } from "vitest";
 import { buildView, CatalogViews, resolveTarget } from "./catalog-view.ts";
 
@@ -19,7 +19,7 @@ function snapshot(over: Partial<CatalogSnapshot> = {}): CatalogSnapshot {
   return {
     version: 1,
     nameSeparator: "-",
-    routing: { enableGlobalRoute: true, enableGroupNameRoute: true }, audit: { logArguments: false },
+    routing: { enableGlobalRoute: true, enableGroupNameRoute: true }, audit: { logArguments: false }, smartRouting: SMART_ROUTING_DEFAULTS,
     servers: { a: server("a", ["echo", "sum"]), b: server("b", ["echo"], { prompts: [{ name: "hello" }], resources: [{ uri: "b://r" }] }) },
     configured: { a: { enabled: true, disabledTools: [] }, b: { enabled: true, disabledTools: [] }, off: { enabled: false, disabledTools: [] } },
     groups: [{ id: "g1", name: "Team", servers: { a: ["sum"], b: "all" } }],

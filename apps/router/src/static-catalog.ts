@@ -1,4 +1,4 @@
-import type { CatalogSnapshot, McpObject } from "@mcphub/contracts";
+import { SMART_ROUTING_DEFAULTS, type CatalogSnapshot, type McpObject } from "@mcphub/contracts";
 import type { CatalogSource } from "@mcphub/contracts";
 
 /**
@@ -20,6 +20,7 @@ export class StaticCatalog implements CatalogSource {
       version,
       nameSeparator: "-",
       routing: { enableGlobalRoute: true, enableGroupNameRoute: true }, audit: { logArguments: false },
+      smartRouting: SMART_ROUTING_DEFAULTS,
       servers: Object.fromEntries(
         Object.entries(tools).map(([server, list]) => [
           server,

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
-import { canonicalJson, type ServerConfig, type Settings } from "@mcphub/config";
+import { canonicalJson, type ServerConfig, type Settings, type SmartRoutingConfig } from "@mcphub/config";
 import type { Bus } from "@mcphub/bus";
 import {
   JsonRpcCode,
   McpCallError,
+  SMART_ROUTING_DEFAULTS,
+  type SmartRoutingSnapshot,
   type CatalogGroup,
   type CatalogServerInfo,
   type CatalogSnapshot,
@@ -228,11 +230,19 @@ export class SupervisorService implements SupervisorPort {
         },
       },
       audit: { logArguments: settings?.systemConfig.audit.logArguments ?? false },
+      smartRouting: smartRoutingSnapshot(settings?.systemConfig.smartRouting),
       servers,
       configured,
       groups,
     };
   }
+}
+
+/** The settings' smartRouting without the keys the catalog does not carry (unknown extra keys). */
+function smartRoutingSnapshot(cfg: SmartRoutingConfig | undefined): SmartRoutingSnapshot {
+  if (!cfg) return SMART_ROUTING_DEFAULTS;
+  const { enabled, threshold, progressiveDisclosure, embeddingMaxTokens, embeddingProvider, openaiApiBaseUrl, openaiApiKey, openaiApiEmbeddingModel } = cfg;
+  return { enabled, threshold, progressiveDisclosure, embeddingMaxTokens, embeddingProvider, openaiApiBaseUrl, openaiApiKey, openaiApiEmbeddingModel };
 }
 
 /** What requires a reconnect when it changes: everything but the per-tool overrides and the request timeout. */

@@ -72,6 +72,28 @@ export const groupSchema = z.looseObject({
   servers: z.array(groupServer).default([]),
 });
 
+/**
+ * `systemConfig.smartRouting`, in MCPHub's own keys so an existing settings file keeps working.
+ * The embedder is the offline local one unless `embeddingProvider` is "openai" (any
+ * OpenAI-compatible `/v1/embeddings` server) or an OpenAI key is configured; the environment's
+ * OPENAI_API_KEY / OPENAI_BASE_URL / EMBEDDING_MODEL fill what the file leaves out.
+ */
+export const smartRoutingSchema = z
+  .looseObject({
+    enabled: z.boolean().default(true),
+    /** Results scoring below this (0..1) are dropped from search_tools. */
+    threshold: z.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1").default(0.3),
+    embeddingProvider: z.enum(["local", "openai"], { error: 'must be "local" or "openai"' }).optional(),
+    openaiApiBaseUrl: z.url("must be a URL").optional(),
+    openaiApiKey: z.string().optional(),
+    openaiApiEmbeddingModel: z.string().min(1, "must not be empty").optional(),
+    /** search_tools answers without input schemas; describe_tool gives one tool's in full. */
+    progressiveDisclosure: z.boolean().default(false),
+    /** Tool texts are cut to about this many tokens before embedding (remote models limit input). */
+    embeddingMaxTokens: z.number().int("must be an integer").min(16, "must be at least 16").max(32768, "must be at most 32768").default(512),
+  })
+  .prefault({});
+
 const systemConfigSchema = z
   .looseObject({
     routing: z
@@ -89,6 +111,7 @@ const systemConfigSchema = z
         logArguments: z.boolean().default(false),
       })
       .prefault({}),
+    smartRouting: smartRoutingSchema,
   })
   .prefault({});
 
@@ -117,3 +140,4 @@ export type StdioServerConfig = Extract<ServerConfig, { type: "stdio" }>;
 export type GroupConfig = z.infer<typeof groupSchema>;
 export type Settings = z.infer<typeof settingsSchema>;
 export type RoutingConfig = Settings["systemConfig"]["routing"];
+export type SmartRoutingConfig = Settings["systemConfig"]["smartRouting"];

@@ -34,6 +34,20 @@ export interface CatalogServerInfo {
   disabledTools: string[];
 }
 
+export interface SmartRoutingSnapshot {
+  enabled: boolean;
+  threshold: number;
+  progressiveDisclosure: boolean;
+  embeddingMaxTokens: number;
+  embeddingProvider?: "local" | "openai";
+  openaiApiBaseUrl?: string;
+  openaiApiKey?: string;
+  openaiApiEmbeddingModel?: string;
+}
+
+/** Smart routing as it is when the settings say nothing (the settings schema's defaults). */
+export const SMART_ROUTING_DEFAULTS: SmartRoutingSnapshot = { enabled: true, threshold: 0.3, progressiveDisclosure: false, embeddingMaxTokens: 512 };
+
 export interface CatalogSnapshot {
   /** Bumped on any change: a server's lists, the settings, a server's state. */
   version: number;
@@ -45,6 +59,8 @@ export interface CatalogSnapshot {
     bearerAuth?: { enabled: boolean; keySha256?: string };
   };
   audit: { logArguments: boolean };
+  /** `systemConfig.smartRouting` as the settings hold it (internal API only: it may carry an embedding key). */
+  smartRouting: SmartRoutingSnapshot;
   /** Ready servers only, by name. */
   servers: Record<string, ServerCatalog>;
   /** Every configured server, ready or not. */

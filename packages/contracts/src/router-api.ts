@@ -4,7 +4,12 @@ import type { CatalogSnapshot } from "./catalog.ts";
 /** The router's internal HTTP API (DESIGN.md, "Contracts"), called by gateways for `$smart`. */
 export const ROUTER_PATHS = {
   search: "/internal/search",
+  reindex: "/internal/reindex",
+  status: "/internal/status",
 } as const;
+
+/** The longest query accepted: a tool search is a sentence or two, not a document. */
+export const SEARCH_QUERY_MAX_CHARS = 1000;
 
 export const SEARCH_LIMIT_MAX = 50;
 export const SEARCH_LIMIT_DEFAULT = 10;
@@ -13,7 +18,8 @@ export const searchRequestSchema = z.strictObject({
   query: z
     .string({ error: (i) => (i.input === undefined ? "is required" : "must be a string") })
     .trim()
-    .min(1, "must not be empty"),
+    .min(1, "must not be empty")
+    .max(SEARCH_QUERY_MAX_CHARS, `must be at most ${SEARCH_QUERY_MAX_CHARS} characters`),
   limit: z
     .number({ error: "must be a number" })
     .int("must be an integer")
@@ -22,7 +28,14 @@ export const searchRequestSchema = z.strictObject({
     .default(SEARCH_LIMIT_DEFAULT),
   /** Only tools of these servers. */
   servers: z.array(z.string().min(1, "must not contain empty names"), { error: "must be an array of server names" }).optional(),
-  /** Cosine similarity below which results are dropped. */
+  /**
+   * Only these tools: server name → "all" or its picked (unprefixed) tool names. What a group or
+   * an API key's scope lets the caller see; applied together with `servers` when both are given.
+   */
+  scope: z
+    .record(z.string().min(1), z.union([z.literal("all"), z.array(z.string())]), { error: 'must map server names to "all" or tool names' })
+    .optional(),
+  /** Score (0..1, see SearchResult.score) below which results are dropped. */
   threshold: z.number({ error: "must be a number" }).min(-1, "must be at least -1").max(1, "must be at most 1").optional(),
 });
 export type SearchRequest = z.input<typeof searchRequestSchema>;
@@ -32,18 +45,40 @@ export interface SearchResult {
   server: string;
   /** The upstream's (unprefixed) tool name. */
   tool: string;
-  /** Cosine similarity of the query and the tool, in [-1, 1]; higher is closer. */
+  /** How well the tool fits the query, in [0, 1]; higher is closer. The settings' threshold applies to it. */
   score: number;
   description: string;
 }
 
 export interface SearchResponse {
   results: SearchResult[];
+  /** Which signals ranked these results: both, or the lexical one alone when the embedder failed. */
+  ranking: "hybrid" | "lexical";
+  /** Why the ranking is degraded (the embedder's error), when it is. */
+  degraded?: string;
 }
 
-/** What a gateway needs from the router; the RouterService in one process, an HTTP client across processes. */
+/** What the router's index looks like, for `/api/smart-routing/status` and readiness. */
+export interface RouterIndexStatus {
+  /** The embedding model whose vectors the index holds. */
+  model: string;
+  /** Where vectors are compared: pgvector in SQL, or exactly in process. */
+  backend: "pgvector" | "exact";
+  /** The first sync has completed: searches see the whole catalog. */
+  ready: boolean;
+  syncing: boolean;
+  /** Tools of the catalog that are indexed. */
+  tools: number;
+  lastSync?: { at: string; catalogVersion: number; embedded: number; reused: number; removed: number; ms: number };
+  lastError?: string;
+}
+
+/** What a gateway (and the smart-routing REST API) needs from the router; the RouterService in one process, an HTTP client across processes. */
 export interface RouterPort {
-  search(request: SearchRequest): Promise<SearchResult[]>;
+  search(request: SearchRequest): Promise<SearchResponse>;
+  /** Re-embeds every tool (a model change, or an operator's request); resolves when the index is rebuilt. */
+  reindex(): Promise<RouterIndexStatus>;
+  status(): RouterIndexStatus | Promise<RouterIndexStatus>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Bus } from "@mcphub/bus";
-import { INTERNAL_PATHS, type CatalogSnapshot, type CatalogSource, type InternalCatalogResponse, type UpstreamStatus } from "@mcphub/contracts";
+import { INTERNAL_PATHS, SMART_ROUTING_DEFAULTS, type CatalogSnapshot, type CatalogSource, type InternalCatalogResponse, type UpstreamStatus } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
 import { Pool } from "undici";
 
@@ -19,6 +19,7 @@ const EMPTY: CatalogSnapshot = {
   version: -1,
   nameSeparator: "-",
   routing: { enableGlobalRoute: true, enableGroupNameRoute: true }, audit: { logArguments: false },
+      smartRouting: SMART_ROUTING_DEFAULTS,
   servers: {},
   configured: {},
   groups: [],
