@@ -78,7 +78,7 @@ async function evaluate(useVector: boolean): Promise<Scores> {
   const s: Scores = { backend: report.backend, hit1: 0, hit5: 0, hit10: 0, mrr10: 0, searchMs: [], rankings: [] };
   for (const q of queries) {
     const t0 = performance.now();
-    const results = await router.search({ query: q.query, limit: 10 });
+    const { results } = await router.search({ query: q.query, limit: 10 });
     s.searchMs.push(performance.now() - t0);
     const names = results.map((r) => r.tool);
     s.rankings.push(names);

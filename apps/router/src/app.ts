@@ -34,6 +34,6 @@ export default async function routerApp(app: FastifyInstance, deps: RouterDeps):
         }
       },
     },
-    async (req): Promise<SearchResponse> => ({ results: await deps.router.search(req.body) }),
+    async (req): Promise<SearchResponse> => deps.router.search(req.body),
   );
 }

@@ -4,7 +4,7 @@ import type { Embedder } from "./embedder.ts";
 import { EmbeddingError } from "./openai.embedder.ts";
 import type { EmbeddingRepository, ToolEmbedding, VectorMatch } from "./embedding.repository.ts";
 import type { HubMetrics } from "@mcphub/observability";
-import { searchRequestSchema, type CatalogSource, type RouterPort, type SearchRequest, type SearchResult } from "@mcphub/contracts";
+import { searchRequestSchema, type CatalogSource, type RouterPort, type SearchRequest, type SearchResponse, type SearchResult } from "@mcphub/contracts";
 import { catalogTools, contentHash, type ToolItem } from "./tool-text.ts";
 
 export interface RouterServiceOptions {
@@ -79,6 +79,7 @@ export class RouterService implements RouterPort {
   private exact: CachedVector[] | undefined;
   private readonly queryCache = new Map<string, number[]>();
   private readonly backend: "pgvector" | "exact";
+  private forceAll = false;
 
   constructor(private readonly opts: RouterServiceOptions) {
     this.backend = opts.useVector ? "pgvector" : "exact";
@@ -95,6 +96,14 @@ export class RouterService implements RouterPort {
     this.unsubscribe?.();
     clearTimeout(this.retryTimer);
     await this.syncing;
+  }
+
+  /** Re-embeds every tool, whatever its stored hash says. */
+  async reindex(): Promise<IndexStatus> {
+    await this.syncing;
+    this.forceAll = true;
+    await this.sync();
+    return this.status();
   }
 
   status(): IndexStatus {
@@ -144,7 +153,11 @@ export class RouterService implements RouterPort {
     return this.syncing;
   }
 
-  async search(input: SearchRequest): Promise<SearchResult[]> {
+  async search(input: SearchRequest): Promise<SearchResponse> {
+    return { results: await this.rank(input), ranking: "hybrid" };
+  }
+
+  private async rank(input: SearchRequest): Promise<SearchResult[]> {
     const parsed = searchRequestSchema.safeParse(input);
     if (!parsed.success) {
       const details = parsed.error.issues.map((i) => ({ field: i.path.join(".") || "body", message: i.message }));
@@ -190,7 +203,9 @@ export class RouterService implements RouterPort {
     const items = catalogTools(snapshot);
     const stored = await repository.hashes(model);
     const hashes = new Map(items.map((i) => [i.contentId, contentHash(i.text, model)]));
-    const stale = items.filter((i) => stored.get(i.contentId) !== hashes.get(i.contentId));
+    const all = this.forceAll;
+    this.forceAll = false;
+    const stale = all ? items : items.filter((i) => stored.get(i.contentId) !== hashes.get(i.contentId));
     const removals = (await repository.tools()).filter((r) => !hashes.has(r.contentId) && removed(snapshot, r.server, r.tool)).map((r) => r.contentId);
 
     let upserts: ToolEmbedding[] = [];

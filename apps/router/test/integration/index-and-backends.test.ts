@@ -13,7 +13,7 @@ import { LocalEmbedder } from "../../src/local.embedder.ts";
 import { OpenAIEmbedder } from "../../src/openai.embedder.ts";
 import { startFakeOpenAI } from "../fake-openai.ts";
 import { RouterService } from "../../src/router.service.ts";
-import type { SearchRequest } from "@mcphub/contracts";
+import type { SearchRequest, SearchResult } from "@mcphub/contracts";
 import { StaticCatalog } from "../../src/static-catalog.ts";
 
 /**
@@ -90,7 +90,7 @@ describe("pgvector (PGlite) and exact in process (Postgres without pgvector)", (
     ];
     let compared = 0;
     for (const req of requests) {
-      const [a, b] = await Promise.all([withVector.search(req), exact.search(req)]);
+      const [a, b] = (await Promise.all([withVector.search(req), exact.search(req)])).map((r) => r.results) as [SearchResult[], SearchResult[]];
       expect(ranking(a), req.query).toEqual(ranking(b));
       a.forEach((r, i) => expect(r.score).toBeCloseTo(b[i]!.score, 5));
       if (req.servers) expect(a.every((r) => req.servers!.includes(r.server))).toBe(true);
@@ -103,7 +103,7 @@ describe("pgvector (PGlite) and exact in process (Postgres without pgvector)", (
     const exactOnPglite = router(pglite, source, false);
     await exactOnPglite.sync();
     for (const query of queries.slice(0, 10)) {
-      expect(ranking(await exactOnPglite.search({ query }))).toEqual(ranking(await withVector.search({ query })));
+      expect(ranking((await exactOnPglite.search({ query })).results)).toEqual(ranking((await withVector.search({ query })).results));
     }
     await Promise.all([withVector.stop(), exact.stop(), exactOnPglite.stop()]);
   });
@@ -156,8 +156,8 @@ describe("the index follows the catalog (Postgres)", () => {
     const after = await rows();
     expect(after.map((x) => x.content_id)).not.toContain(`alpha/${gone.name}`);
     expect(after.find((x) => x.content_id === `alpha/${changed!.name}`)!.content_hash).not.toBe(hashBefore);
-    expect((await r.search({ query: "add two numbers and return the sum", limit: 1 }))[0]).toMatchObject({ server: "alpha", tool: changed!.name });
-    expect(ranking(await r.search({ query: descriptionOf(gone), limit: 50 }))).not.toContain(`alpha/${gone.name}`);
+    expect((await r.search({ query: "add two numbers and return the sum", limit: 1 })).results[0]).toMatchObject({ server: "alpha", tool: changed!.name });
+    expect(ranking((await r.search({ query: descriptionOf(gone), limit: 50 })).results)).not.toContain(`alpha/${gone.name}`);
 
     // gamma is restarting: its rows stay (no re-embedding when it returns), its tools are not offered meanwhile.
     const { gamma, ...withoutGamma }: Record<string, McpObject[]> = { ...tools, alpha };
@@ -165,11 +165,11 @@ describe("the index follows the catalog (Postgres)", () => {
     await r.sync();
     expect(r.status().lastSync).toMatchObject({ removed: 0 });
     expect((await rows()).filter((x) => x.content_id.startsWith("gamma/"))).toHaveLength(gamma!.length);
-    expect((await r.search({ query: descriptionOf(gamma![0]!), limit: 50 })).some((x) => x.server === "gamma")).toBe(false);
+    expect((await r.search({ query: descriptionOf(gamma![0]!), limit: 50 })).results.some((x) => x.server === "gamma")).toBe(false);
     source.set({ ...tools, alpha });
     await r.sync();
     expect(r.status().lastSync).toMatchObject({ embedded: 0, removed: 0 });
-    expect((await r.search({ query: descriptionOf(gamma![0]!), limit: 3 })).some((x) => x.server === "gamma")).toBe(true);
+    expect((await r.search({ query: descriptionOf(gamma![0]!), limit: 3 })).results.some((x) => x.server === "gamma")).toBe(true);
 
     // gamma is removed from the settings: its rows go.
     source.set(withoutGamma);
@@ -224,7 +224,7 @@ describe("when the embeddings API is down", () => {
       const deadline = Date.now() + 10_000;
       while (r.status().tools !== 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
       expect(r.status()).toMatchObject({ tools: 2, lastError: undefined });
-      expect((await r.search({ query: "multiply two numbers" }))[0]).toMatchObject({ server: "calc", tool: "multiply" });
+      expect((await r.search({ query: "multiply two numbers" })).results[0]).toMatchObject({ server: "calc", tool: "multiply" });
     } finally {
       await r.stop();
       await embedder.close();
