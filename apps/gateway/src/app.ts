@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Bus } from "@mcphub/bus";
-import type { AuditSink, AuthenticatorPort, SupervisorPort } from "@mcphub/contracts";
+import type { AuditSink, AuthenticatorPort, RouterPort, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { CatalogViews } from "./catalog-view.ts";
 import { errorResponse, JsonRpcCode } from "./jsonrpc.ts";
@@ -9,6 +9,7 @@ import { LiveSessions } from "./live-sessions.ts";
 import { McpAuth } from "./mcp-auth.ts";
 import { originGuard } from "./origin-guard.ts";
 import { McpDispatcher } from "./mcp-dispatcher.ts";
+import { SmartSearcher } from "./smart-tools.ts";
 import { MemorySessionStore, type SessionStore } from "./session.store.ts";
 import type { GatewayCore } from "./session-lifecycle.ts";
 import { registerStreamableHttp } from "./streamable-http.routes.ts";
@@ -33,12 +34,15 @@ export interface GatewayDeps {
   allowedHosts?: readonly string[];
   /** Sessions without a stream and unused this long are forgotten. */
   sessionIdleMs?: number;
+  /** Tool search for `/mcp/$smart`: the router in process, or its HTTP client (ROUTER_URL). */
+  router?: RouterPort;
 }
 
 /** The MCP endpoints: Streamable HTTP at /mcp[/:target], legacy SSE at /sse[/:target] + /messages. */
 export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const views = new CatalogViews();
-  const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger, deps.audit);
+  const smart = deps.router ? new SmartSearcher(deps.router, deps.logger, deps.audit) : undefined;
+  const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger, deps.audit, smart);
   const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger, deps.bus);
   const auth = new McpAuth({ authenticator: deps.authenticator, skipAuth: deps.skipAuth ?? false, supervisor: deps.supervisor, basePath: deps.basePath });
   auth.register(app);

@@ -1,29 +1,54 @@
 import type { CatalogSnapshot, McpObject, McpResource, McpResourceTemplate, ServerCatalog } from "@mcphub/contracts";
+import { metaToolsJson } from "./smart-tools.ts";
 
-/** What an endpoint serves: every server, a group, or one server (unprefixed). */
+/**
+ * What an endpoint serves: every server, a group, one server (unprefixed), or smart routing
+ * over every server or one group (`$smart[/<group>]`: the meta-tools instead of the tools).
+ */
 export type Target =
   | { kind: "all" }
   | { kind: "group"; id: string }
-  | { kind: "server"; name: string };
+  | { kind: "server"; name: string }
+  | { kind: "smart"; group?: string };
+
+/** The path segment of the smart-routing endpoints, MCPHub's name: `/mcp/$smart[/<group>]`. */
+export const SMART_TARGET = "$smart";
 
 export function targetKey(t: Target): string {
-  return t.kind === "all" ? "*" : t.kind === "group" ? `g:${t.id}` : `s:${t.name}`;
+  switch (t.kind) {
+    case "all":
+      return "*";
+    case "group":
+      return `g:${t.id}`;
+    case "server":
+      return `s:${t.name}`;
+    case "smart":
+      return t.group === undefined ? "$" : `$:${t.group}`;
+  }
 }
 
 /**
- * Resolves the path segment of `/mcp/:name`: a group id first, then a group name (when
- * `enableGroupNameRoute`), then a server name. Returns undefined for none of these.
+ * Resolves the path of `/mcp/:name`: a group id first, then a group name (when
+ * `enableGroupNameRoute`), then a server name; `$smart` and `$smart/<group>` while smart
+ * routing is enabled. Returns undefined for none of these.
  */
 export function resolveTarget(name: string | undefined, snap: CatalogSnapshot): Target | undefined {
   if (name === undefined || name === "") return snap.routing.enableGlobalRoute ? { kind: "all" } : undefined;
-  const byId = snap.groups.find((g) => g.id === name);
-  if (byId) return { kind: "group", id: byId.id };
-  if (snap.routing.enableGroupNameRoute) {
-    const byName = snap.groups.find((g) => g.name === name);
-    if (byName) return { kind: "group", id: byName.id };
+  if (name === SMART_TARGET || name.startsWith(`${SMART_TARGET}/`)) {
+    if (!snap.smartRouting.enabled) return undefined;
+    if (name === SMART_TARGET) return snap.routing.enableGlobalRoute ? { kind: "smart" } : undefined;
+    const group = findGroup(name.slice(SMART_TARGET.length + 1), snap);
+    return group ? { kind: "smart", group: group.id } : undefined;
   }
+  const group = findGroup(name, snap);
+  if (group) return { kind: "group", id: group.id };
   if (name in snap.configured) return { kind: "server", name };
   return undefined;
+}
+
+/** A group by id, or by name while `enableGroupNameRoute` is on. */
+function findGroup(name: string, snap: CatalogSnapshot): CatalogSnapshot["groups"][number] | undefined {
+  return snap.groups.find((g) => g.id === name) ?? (snap.routing.enableGroupNameRoute ? snap.groups.find((g) => g.name === name) : undefined);
 }
 
 export interface Routed {
@@ -54,6 +79,8 @@ export interface CatalogView {
   signature: { tools: string; prompts: string; resources: string };
   capabilities: Record<string, unknown>;
   instructions?: string;
+  /** Smart routing only: the scope's tool definitions by prefixed name, for search results and describe_tool. */
+  definitions?: Map<string, McpObject>;
 }
 
 /** `servers`, when given, limits the view to those servers (an API key's scope). */
@@ -69,6 +96,7 @@ export function buildView(snap: CatalogSnapshot, target: Target, servers?: reado
   const promptList: McpObject[] = [];
   const resourceList: McpResource[] = [];
   const templates: CatalogView["templates"] = [];
+  const definitions = target.kind === "smart" ? new Map<string, McpObject>() : undefined;
   let anyCompletions = false;
   let anyLogging = false;
   let anySubscribe = false;
@@ -85,6 +113,7 @@ export function buildView(snap: CatalogSnapshot, target: Target, servers?: reado
       if (tools.has(name)) continue; // first server wins a name clash
       tools.set(name, { server, name: t.name });
       toolList.push(prefixed ? { ...t, name } : t);
+      definitions?.set(name, toolList[toolList.length - 1]!);
     }
     for (const p of cat.prompts) {
       const name = prefixed ? `${server}${sep}${p.name}` : p.name;
@@ -100,7 +129,8 @@ export function buildView(snap: CatalogSnapshot, target: Target, servers?: reado
     for (const t of cat.resourceTemplates) templates.push({ server, template: t });
   }
 
-  const toolsJson = JSON.stringify({ tools: toolList });
+  // Smart routing lists the meta-tools; the tools of its scope stay in `tools` for call_tool.
+  const toolsJson = target.kind === "smart" ? metaToolsJson(snap.smartRouting.progressiveDisclosure) : JSON.stringify({ tools: toolList });
   const promptsJson = JSON.stringify({ prompts: promptList });
   const resourcesJson = JSON.stringify({ resources: resourceList });
   const templatesJson = JSON.stringify({ resourceTemplates: templates.map((t) => t.template) });
@@ -125,11 +155,13 @@ export function buildView(snap: CatalogSnapshot, target: Target, servers?: reado
       ...(anyLogging ? { logging: {} } : {}),
     },
     instructions: single?.instructions,
+    ...(definitions ? { definitions } : {}),
   };
 }
 
 function targetMembers(snap: CatalogSnapshot, target: Target): Map<string, "all" | Set<string>> {
   const members = new Map<string, "all" | Set<string>>();
+  if (target.kind === "smart") return targetMembers(snap, target.group === undefined ? { kind: "all" } : { kind: "group", id: target.group });
   if (target.kind === "all") {
     for (const [name, info] of Object.entries(snap.configured)) if (info.enabled) members.set(name, "all");
   } else if (target.kind === "server") {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { forwardedHeaders } from "./forwarded-headers.ts";
 import { classify, JsonRpcCode, type Classified } from "./jsonrpc.ts";
-import { checkTarget, httpError, initializeSession, newSession, type GatewayCore } from "./session-lifecycle.ts";
+import { checkTarget, httpError, initializeSession, newSession, targetPath, type GatewayCore } from "./session-lifecycle.ts";
 import { processSessionMessages } from "./session-messages.ts";
 import { SseStream } from "./sse-stream.ts";
 
@@ -11,8 +11,8 @@ import { SseStream } from "./sse-stream.ts";
  * lives as long as its stream.
  */
 export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void {
-  const open = async (req: FastifyRequest<{ Params: { target?: string } }>, reply: FastifyReply) => {
-    const targetName = req.params.target ?? "";
+  const open = async (req: FastifyRequest<{ Params: { target?: string; group?: string } }>, reply: FastifyReply) => {
+    const targetName = targetPath(req.params);
     const access = await core.auth.check(req, reply, targetName);
     if (!access) return reply;
     if (!checkTarget(core, reply, targetName)) return reply;
@@ -61,5 +61,6 @@ export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void
 
   app.get("/sse", open);
   app.get("/sse/:target", open);
+  app.get("/sse/:target/:group", open);
   app.post("/messages", message);
 }

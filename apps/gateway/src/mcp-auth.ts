@@ -78,6 +78,7 @@ export class McpAuth {
     app.get(METADATA_PATH, async (req) => metadata(req));
     app.get(`${METADATA_PATH}/mcp`, async (req) => metadata(req));
     app.get(`${METADATA_PATH}/mcp/:target`, async (req) => metadata(req));
+    app.get(`${METADATA_PATH}/mcp/:target/:group`, async (req) => metadata(req));
   }
 
   private scope(reply: FastifyReply, principal: Principal, principalKey: string, targetName: string): McpAccess | undefined {
@@ -87,8 +88,11 @@ export class McpAuth {
     const target = resolveTarget(targetName, snap);
     if (scope.accessType === "groups") {
       // A group key reaches its groups' endpoints, where the group already limits what is seen.
-      if (target?.kind === "group" && (scope.groups ?? []).includes(target.id)) return { principalKey, principal };
-      return this.forbidden(reply, `this API key may use only the endpoints of its groups (${(scope.groups ?? []).map((g) => `/mcp/${g}`).join(", ") || "none"})`);
+      // Smart routing over one of its groups too: the search and call_tool see that group only.
+      const group = target?.kind === "group" ? target.id : target?.kind === "smart" ? target.group : undefined;
+      if (group !== undefined && (scope.groups ?? []).includes(group)) return { principalKey, principal };
+      const endpoints = (scope.groups ?? []).flatMap((g) => [`/mcp/${g}`, `/mcp/$smart/${g}`]);
+      return this.forbidden(reply, `this API key may use only the endpoints of its groups (${endpoints.join(", ") || "none"})`);
     }
     const servers = scope.servers ?? [];
     if (target?.kind === "server" && !servers.includes(target.name)) {

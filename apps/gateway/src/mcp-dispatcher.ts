@@ -19,6 +19,7 @@ import {
 } from "@mcphub/contracts";
 import { safeErrorMessage, type HubMetrics, type Logger } from "@mcphub/observability";
 import type { CatalogView, Routed } from "./catalog-view.ts";
+import { CALL_TOOL, callArguments, DESCRIBE_TOOL, SEARCH_TOOLS, searchArgs, searchResult, toolNameArg, type SmartSearcher } from "./smart-tools.ts";
 import type { SessionRecord } from "./session.store.ts";
 import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
 
@@ -81,6 +82,8 @@ export class McpDispatcher {
     private readonly logger: Logger,
     /** Where every tool call is recorded (the audit stream, or the database in one process). */
     private readonly audit?: AuditSink,
+    /** Tool search for the smart-routing endpoints; without one they answer that search is unavailable. */
+    private readonly smart?: SmartSearcher,
   ) {}
 
   initializeResult(params: Record<string, unknown> | undefined, view: CatalogView): Record<string, unknown> {
@@ -121,7 +124,7 @@ export class McpDispatcher {
         case "resources/unsubscribe":
           return await this.subscription(req, ctx);
         case "tools/call":
-          return await this.callTool(req, ctx);
+          return ctx.view.target.kind === "smart" ? await this.callMetaTool(req, ctx) : await this.callTool(req, ctx);
         case "prompts/get": {
           checkParams(GetPromptRequestParamsSchema, req.params, req.method);
           const routed = this.routePrompt(String(req.params!.name), ctx);
@@ -185,6 +188,40 @@ export class McpDispatcher {
       throw err;
     } finally {
       this.recordCall(ctx, routed, params, outcome, performance.now() - started);
+    }
+  }
+
+  /**
+   * The meta-tools of a smart-routing endpoint. call_tool re-enters callTool as an ordinary call
+   * on the same view, so filters, scopes, audit, timeouts, progress, cancellation and passthrough
+   * are the direct call's own code.
+   */
+  private async callMetaTool(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
+    const params = req.params ?? {};
+    checkParams(CallToolRequestParamsSchema, params, req.method);
+    const args = (params.arguments ?? {}) as Record<string, unknown>;
+    switch (params.name) {
+      case SEARCH_TOOLS: {
+        const { query, limit } = searchArgs(args);
+        if (!this.smart) throw new McpCallError(JsonRpcCode.UpstreamUnavailable, "tool search is unavailable: this gateway has no router (set ROUTER_URL)", undefined, "unavailable");
+        const search = await this.smart.search(ctx.view, ctx.snap, query, limit);
+        this.smart.record(search, ctx.view, ctx.snap, ctx.actor, "mcp");
+        return JSON.stringify({ jsonrpc: "2.0", id: req.id, result: searchResult(search) });
+      }
+      case DESCRIBE_TOOL: {
+        const name = toolNameArg(args, DESCRIBE_TOOL);
+        this.routeTool(name, ctx, false);
+        const definition = ctx.view.definitions!.get(name)!;
+        return JSON.stringify({ jsonrpc: "2.0", id: req.id, result: { content: [{ type: "text", text: JSON.stringify(definition) }], structuredContent: definition } });
+      }
+      case CALL_TOOL: {
+        const name = toolNameArg(args, CALL_TOOL);
+        const inner = callArguments(args);
+        const call: JsonRpcRequest = { ...req, params: { ...(params._meta ? { _meta: params._meta } : {}), name, ...(inner ? { arguments: inner } : {}) } };
+        return await this.callTool(call, ctx);
+      }
+      default:
+        throw new McpCallError(JsonRpcCode.InvalidParams, `unknown tool "${String(params.name)}": this smart-routing endpoint offers ${SEARCH_TOOLS}, ${CALL_TOOL} and ${DESCRIBE_TOOL}`);
     }
   }
 
@@ -276,7 +313,8 @@ export class McpDispatcher {
     }
   }
 
-  private routeTool(name: string, ctx: DispatchContext): Routed {
+  /** `count`: a refusal is counted as a refused call (not when only describing a tool). */
+  private routeTool(name: string, ctx: DispatchContext, count = true): Routed {
     const routed = ctx.view.tools.get(name);
     if (routed) return routed;
     const owner = this.splitName(name, ctx);
@@ -287,7 +325,7 @@ export class McpDispatcher {
       // the settings): any other string a client sends would mint a metric series of its own.
       const known = info.disabledTools.includes(inner) || ctx.snap.servers[server]?.tools.some((t) => t.name === inner) === true;
       const refuse = (why: string): never => {
-        this.metrics.toolCalls.inc({ server, tool: known ? inner : UNKNOWN_TOOL_LABEL, status: "refused" });
+        if (count) this.metrics.toolCalls.inc({ server, tool: known ? inner : UNKNOWN_TOOL_LABEL, status: "refused" });
         throw new McpCallError(JsonRpcCode.InvalidParams, why, undefined, "refused");
       };
       if (!info.enabled) refuse(`tool "${name}" is not available: server "${server}" is disabled`);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { InitializeRequestParamsSchema } from "@modelcontextprotocol/core";
 import type { SupervisorPort } from "@mcphub/contracts";
 import type { FastifyReply } from "fastify";
-import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
+import { resolveTarget, SMART_TARGET, type CatalogViews } from "./catalog-view.ts";
 import { errorResponse, JsonRpcCode, type JsonRpcRequest } from "./jsonrpc.ts";
 import type { LiveSessions } from "./live-sessions.ts";
 import type { McpAccess, McpAuth } from "./mcp-auth.ts";
@@ -23,10 +23,26 @@ export function httpError(reply: FastifyReply, status: number, code: number, mes
   return reply.code(status).header("content-type", "application/json").send(JSON.stringify(errorResponse(null, code, message)));
 }
 
+/** The endpoint's target as resolveTarget reads it, from the route's `:target[/:group]` (`$smart/<group>`). */
+export function targetPath(params: { target?: string; group?: string }): string {
+  return params.group === undefined ? (params.target ?? "") : `${params.target}/${params.group}`;
+}
+
 /** The endpoint's path segment, or a 404 already sent when it names nothing. */
 export function checkTarget(core: GatewayCore, reply: FastifyReply, targetName: string): boolean {
   if (resolveTarget(targetName, core.supervisor.catalog())) return true;
-  const message = targetName === "" ? "the global endpoint /mcp is disabled (systemConfig.routing.enableGlobalRoute)" : `no group or server named "${targetName}"`;
+  const snap = core.supervisor.catalog();
+  const smart = targetName === SMART_TARGET || targetName.startsWith(`${SMART_TARGET}/`);
+  const message =
+    targetName === ""
+      ? "the global endpoint /mcp is disabled (systemConfig.routing.enableGlobalRoute)"
+      : smart && !snap.smartRouting.enabled
+        ? "smart routing is disabled (systemConfig.smartRouting.enabled)"
+        : targetName === SMART_TARGET
+          ? "the global smart-routing endpoint is disabled with the global route (systemConfig.routing.enableGlobalRoute); use /mcp/$smart/<group>"
+          : smart
+            ? `no group named "${targetName.slice(SMART_TARGET.length + 1)}"`
+            : `no group or server named "${targetName}"`;
   httpError(reply, 404, JsonRpcCode.InvalidRequest, message);
   return false;
 }

@@ -4,11 +4,11 @@ import { classify, errorResponse, JsonRpcCode, type Classified, type JsonRpcId }
 import { SESSION_PROTOCOL_VERSIONS } from "./mcp-dispatcher.ts";
 import { ListenStreams } from "./listen-streams.ts";
 import { classifyEra, ModernHttp } from "./modern-http.ts";
-import { checkTarget, httpError, initializeSession, newSession, requireSession, type GatewayCore } from "./session-lifecycle.ts";
+import { checkTarget, httpError, initializeSession, newSession, requireSession, targetPath, type GatewayCore } from "./session-lifecycle.ts";
 import { processSessionMessages, type Responder } from "./session-messages.ts";
 import { SseStream } from "./sse-stream.ts";
 
-type McpRequest = FastifyRequest<{ Params: { target?: string }; Body: string }>;
+type McpRequest = FastifyRequest<{ Params: { target?: string; group?: string }; Body: string }>;
 
 const SESSION_HEADER = "mcp-session-id";
 
@@ -63,7 +63,7 @@ class PostResponder implements Responder {
  * per request by the body, the stateless 2026-07-28 revision (modern-http.ts).
  */
 export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore): void {
-  const targetOf = (req: McpRequest) => req.params.target ?? "";
+  const targetOf = (req: McpRequest) => targetPath(req.params);
   const listen = new ListenStreams(core);
   const modern = new ModernHttp(core, listen);
   // preClose: open listen streams would otherwise keep the HTTP server from closing.
@@ -152,7 +152,8 @@ export function registerStreamableHttp(app: FastifyInstance, core: GatewayCore):
     return reply.code(200).send();
   };
 
-  for (const url of ["/mcp", "/mcp/:target"]) {
+  // `/mcp/:target/:group` serves `$smart/<group>`; any other two-segment path names nothing (404).
+  for (const url of ["/mcp", "/mcp/:target", "/mcp/:target/:group"]) {
     app.post(url, post);
     app.get(url, get);
     app.delete(url, del);

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
-import { HubError, type AuthenticatorPort, type Principal } from "@mcphub/contracts";
+import type { AuthenticatorPort, Principal } from "@mcphub/contracts";
+import { requireAdmin } from "@mcphub/service-clients";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -8,17 +9,9 @@ declare module "fastify" {
   }
 }
 
-/**
- * The settings API is for admins signed in with a session token. API keys are for MCP
- * clients: a key scoped to some servers must not be able to widen its own reach here.
- */
+/** The settings API is for admins signed in with a session token (requireAdmin says why). */
 export function adminOnly(authenticator: AuthenticatorPort) {
   return async (req: FastifyRequest): Promise<void> => {
-    const authorization = req.headers.authorization;
-    if (!authorization) throw new HubError("HUB_UNAUTHORIZED", "sign in: send Authorization: Bearer <session token from POST /api/auth/login>", 401);
-    const principal = await authenticator.authenticate({ authorization });
-    if (principal.kind !== "user") throw new HubError("HUB_FORBIDDEN", "API keys are for MCP endpoints; the settings API takes an admin's session token", 403);
-    if (principal.role !== "admin") throw new HubError("HUB_FORBIDDEN", "managing servers, groups and settings is for admins", 403);
-    req.principal = principal;
+    req.principal = await requireAdmin(authenticator, req.headers.authorization, "managing servers, groups and settings");
   };
 }

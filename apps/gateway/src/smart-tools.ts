@@ -1,0 +1,235 @@
+import {
+  HubError,
+  JsonRpcCode,
+  McpCallError,
+  SEARCH_LIMIT_DEFAULT,
+  SEARCH_LIMIT_MAX,
+  SEARCH_QUERY_MAX_CHARS,
+  type AuditSink,
+  type CatalogSnapshot,
+  type RouterPort,
+} from "@mcphub/contracts";
+import { safeErrorMessage, type Logger } from "@mcphub/observability";
+import type { CatalogView } from "./catalog-view.ts";
+import type { SessionRecord } from "./session.store.ts";
+
+/**
+ * Smart routing's meta-tools (`/mcp/$smart[/<group>]`, MCPHub's names): instead of every tool
+ * of its scope, a client sees these three and finds what it needs by meaning.
+ *
+ * Their text is fixed here and never built from upstream data: a tool description is searched
+ * and returned as a value, so no upstream can rewrite what the meta-tools tell the model.
+ */
+export const SEARCH_TOOLS = "search_tools";
+export const CALL_TOOL = "call_tool";
+export const DESCRIBE_TOOL = "describe_tool";
+
+function metaTools(progressiveDisclosure: boolean): Record<string, unknown>[] {
+  return [
+    {
+      name: SEARCH_TOOLS,
+      title: "Search tools",
+      description:
+        "Finds the tools that fit a task among every tool this endpoint can reach, best first. Describe what you want to do " +
+        "in plain words (\"read a file and count its lines\", \"current time in Tokyo\"). Each result has the tool's name to pass " +
+        `to ${CALL_TOOL}, its description, a relevance score from 0 to 1` +
+        (progressiveDisclosure ? `; call ${DESCRIBE_TOOL} for a tool's input schema before calling it.` : ", and its input schema."),
+      inputSchema: {
+        type: "object",
+        properties: {
+          query: { type: "string", description: "What the tool should do, in a sentence.", minLength: 1, maxLength: SEARCH_QUERY_MAX_CHARS },
+          limit: { type: "integer", description: `How many tools to return (1-${SEARCH_LIMIT_MAX}, default ${SEARCH_LIMIT_DEFAULT}).`, minimum: 1, maximum: SEARCH_LIMIT_MAX },
+        },
+        required: ["query"],
+        additionalProperties: false,
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    {
+      name: CALL_TOOL,
+      title: "Call a tool",
+      description: `Runs a tool found with ${SEARCH_TOOLS}, by its name, with arguments that follow its input schema, and returns the tool's own result.`,
+      inputSchema: {
+        type: "object",
+        properties: {
+          toolName: { type: "string", description: `The tool's name as ${SEARCH_TOOLS} returned it.`, minLength: 1 },
+          arguments: { type: "object", description: "The tool's arguments.", additionalProperties: true },
+        },
+        required: ["toolName"],
+        additionalProperties: false,
+      },
+    },
+    {
+      name: DESCRIBE_TOOL,
+      title: "Describe a tool",
+      description: `Returns one tool's full definition (description and input schema), by the name ${SEARCH_TOOLS} returned.`,
+      inputSchema: {
+        type: "object",
+        properties: { toolName: { type: "string", description: `The tool's name as ${SEARCH_TOOLS} returned it.`, minLength: 1 } },
+        required: ["toolName"],
+        additionalProperties: false,
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+  ];
+}
+
+const listJson = [false, true].map((p) => JSON.stringify({ tools: metaTools(p) }));
+
+/** The tools/list result of a smart-routing endpoint, pre-serialised like every other view's list. */
+export function metaToolsJson(progressiveDisclosure: boolean): string {
+  return listJson[progressiveDisclosure ? 1 : 0]!;
+}
+
+export interface SmartHit {
+  /** The name to call it by here (`<server><sep><tool>`). */
+  name: string;
+  server: string;
+  tool: string;
+  description: string;
+  score: number;
+  inputSchema?: unknown;
+}
+
+export interface SmartSearch {
+  query: string;
+  limit: number;
+  hits: SmartHit[];
+  ranking: "hybrid" | "lexical";
+  degraded?: string;
+  threshold: number;
+  /** Servers in scope and ready, with what they are for: said when nothing matched, so the model can rephrase. */
+  servers: { name: string; description?: string; tools: number }[];
+}
+
+type Args = Record<string, unknown>;
+
+function invalid(field: string, why: string, tool = SEARCH_TOOLS): never {
+  throw new McpCallError(JsonRpcCode.InvalidParams, `${tool}: arguments.${field} ${why}`);
+}
+
+/** The `query` and `limit` of a search, checked; the error names the field and why. */
+export function searchArgs(args: Args, tool = SEARCH_TOOLS): { query: string; limit: number } {
+  const query = args.query;
+  if (typeof query !== "string") invalid("query", query === undefined ? "is required" : "must be a string", tool);
+  const trimmed = query.trim();
+  if (!trimmed) invalid("query", "must not be empty", tool);
+  if (trimmed.length > SEARCH_QUERY_MAX_CHARS) invalid("query", `must be at most ${SEARCH_QUERY_MAX_CHARS} characters (got ${trimmed.length})`, tool);
+  const limit = args.limit ?? SEARCH_LIMIT_DEFAULT;
+  if (typeof limit !== "number" || !Number.isInteger(limit)) invalid("limit", "must be an integer", tool);
+  if (limit < 1 || limit > SEARCH_LIMIT_MAX) invalid("limit", `must be between 1 and ${SEARCH_LIMIT_MAX} (got ${limit})`, tool);
+  return { query: trimmed, limit };
+}
+
+/** The `toolName` a call_tool or describe_tool names. */
+export function toolNameArg(args: Args, tool: string): string {
+  const name = args.toolName;
+  if (typeof name !== "string" || !name) invalid("toolName", name === undefined ? "is required" : "must be a non-empty string", tool);
+  return name;
+}
+
+export function callArguments(args: Args): Record<string, unknown> | undefined {
+  const a = args.arguments;
+  if (a === undefined) return undefined;
+  if (typeof a !== "object" || a === null || Array.isArray(a)) invalid("arguments", "must be an object", CALL_TOOL);
+  return a as Record<string, unknown>;
+}
+
+/**
+ * Searches a smart view's scope through the router and keeps only what the view may show:
+ * the router is told the scope, and every hit is checked against the view again, so a group's
+ * picks, a key's servers and disabled tools hold even against a stale index.
+ */
+export class SmartSearcher {
+  constructor(
+    private readonly router: RouterPort,
+    private readonly logger: Logger,
+    private readonly audit?: AuditSink,
+  ) {}
+
+  async search(view: CatalogView, snap: CatalogSnapshot, query: string, limit: number): Promise<SmartSearch> {
+    const scope: Record<string, "all" | string[]> = {};
+    for (const [server, picks] of view.members) if (snap.servers[server]) scope[server] = picks === "all" ? "all" : [...picks];
+    const threshold = snap.smartRouting.threshold;
+    const servers = Object.keys(scope).map((name) => ({ name, description: describeServer(snap, name), tools: countTools(view, name) }));
+    if (!servers.length) return { query, limit, hits: [], ranking: "hybrid", threshold, servers };
+    let response;
+    try {
+      response = await this.router.search({ query, limit, scope, threshold });
+    } catch (err) {
+      const message = err instanceof HubError || err instanceof Error ? err.message : String(err);
+      throw new McpCallError(JsonRpcCode.UpstreamUnavailable, `tool search is unavailable: ${message}`, undefined, "unavailable");
+    }
+    const sep = snap.nameSeparator;
+    const disclose = !snap.smartRouting.progressiveDisclosure;
+    const hits: SmartHit[] = [];
+    for (const r of response.results) {
+      const name = `${r.server}${sep}${r.tool}`;
+      const routed = view.tools.get(name);
+      const definition = view.definitions?.get(name);
+      if (!routed || routed.server !== r.server || !definition) continue;
+      hits.push({
+        name,
+        server: r.server,
+        tool: r.tool,
+        description: typeof definition.description === "string" ? definition.description : r.description,
+        score: Math.round(r.score * 1000) / 1000,
+        ...(disclose && definition.inputSchema !== undefined ? { inputSchema: definition.inputSchema } : {}),
+      });
+    }
+    return { query, limit, hits, ranking: response.ranking, ...(response.degraded ? { degraded: response.degraded } : {}), threshold, servers };
+  }
+
+  /** Records a search without holding up the answer: its size and outcome, the query itself only with `audit.logArguments`. */
+  record(search: SmartSearch, view: CatalogView, snap: CatalogSnapshot, actor: SessionRecord["actor"] | undefined, source: string): void {
+    if (!this.audit) return;
+    const target = view.target;
+    const event = {
+      action: "tool.search",
+      resource: target.kind === "smart" && target.group !== undefined ? `$smart/${target.group}` : "$smart",
+      success: true,
+      ...(actor ? { userId: actor.userId, username: actor.username } : {}),
+      details: {
+        source,
+        queryLength: search.query.length,
+        limit: search.limit,
+        results: search.hits.length,
+        ranking: search.ranking,
+        ...(actor?.keyId ? { apiKeyId: actor.keyId } : {}),
+        ...(snap.audit.logArguments ? { query: search.query } : {}),
+      },
+    };
+    this.audit.append(event).catch((err: unknown) => this.logger.error({ err: safeErrorMessage(err), action: event.action }, "could not append an audit event"));
+  }
+}
+
+/** search_tools' answer: the hits as JSON text and structured content, or, when none passed the threshold, a sentence saying so. */
+export function searchResult(search: SmartSearch): Record<string, unknown> {
+  const meta = { ranking: search.ranking, threshold: search.threshold, ...(search.degraded ? { degraded: search.degraded } : {}) };
+  if (search.hits.length) {
+    const structured = { tools: search.hits };
+    return { content: [{ type: "text", text: JSON.stringify(structured) }], structuredContent: structured, _meta: { "mcphub/search": meta } };
+  }
+  const lines = search.servers.length
+    ? [
+        `No tool matched "${search.query}" closely enough (relevance threshold ${search.threshold}). Try other words: say what the tool should do, or name the kind of server.`,
+        "Servers you can reach here:",
+        ...search.servers.map((s) => `- ${s.name} (${s.tools} tools)${s.description ? `: ${s.description}` : ""}`),
+      ]
+    : ["No server is ready in this scope, so there is no tool to search yet."];
+  return { content: [{ type: "text", text: lines.join("\n") }], structuredContent: { tools: [] }, _meta: { "mcphub/search": meta } };
+}
+
+/** A server's own words about itself, shortened: the first sentence of its instructions. */
+function describeServer(snap: CatalogSnapshot, server: string): string | undefined {
+  const text = snap.servers[server]?.instructions;
+  if (!text) return undefined;
+  const first = text.split(/(?<=[.!?])\s/)[0]!.trim();
+  return first.length > 200 ? `${first.slice(0, 197)}...` : first;
+}
+
+function countTools(view: CatalogView, server: string): number {
+  let n = 0;
+  for (const r of view.tools.values()) if (r.server === server) n++;
+  return n;
+}
