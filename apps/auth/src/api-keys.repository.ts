@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
-import { apiKeys, users, type Database } from "@mcphub/db";
+import { apiKeys, insertAuditEvents, users, type Database } from "@mcphub/db";
 import type { AccessType, Role } from "@mcphub/contracts";
+import type { AuditOf } from "./users.repository.ts";
 
 /** A row of api_keys, its access type narrowed (the column's check constraint holds these three). */
 export type ApiKeyRow = Omit<typeof apiKeys.$inferSelect, "accessType"> & { accessType: AccessType };
@@ -10,11 +11,16 @@ export type ApiKeyWithOwner = ApiKeyRow & { username: string; role: Role };
 export class ApiKeysRepository {
   constructor(private readonly db: Database) {}
 
+  /** Stores a key; with `audit`, its audit event in the same transaction. */
   async insert(
     key: Pick<ApiKeyRow, "userId" | "name" | "keyHash" | "prefix" | "accessType" | "allowedGroups" | "allowedServers" | "expiresAt">,
+    audit?: AuditOf<ApiKeyRow>,
   ): Promise<ApiKeyRow> {
-    const [row] = await this.db.insert(apiKeys).values(key).returning();
-    return row as ApiKeyRow;
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.insert(apiKeys).values(key).returning();
+      if (audit) await insertAuditEvents(tx, [audit(row as ApiKeyRow)]);
+      return row as ApiKeyRow;
+    });
   }
 
   /** The key with the owner's name and role, by the hash of the presented key. */
@@ -44,14 +50,17 @@ export class ApiKeysRepository {
   }
 
   /** Marks the key revoked (first revocation time kept); undefined if it does not exist. */
-  async revoke(id: string): Promise<ApiKeyRow | undefined> {
+  async revoke(id: string, audit?: AuditOf<ApiKeyRow>): Promise<ApiKeyRow | undefined> {
     const now = new Date();
-    const [row] = await this.db
-      .update(apiKeys)
-      .set({ enabled: false, revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${now.toISOString()}::timestamptz)`, updatedAt: now })
-      .where(eq(apiKeys.id, id))
-      .returning();
-    return row as ApiKeyRow | undefined;
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(apiKeys)
+        .set({ enabled: false, revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${now.toISOString()}::timestamptz)`, updatedAt: now })
+        .where(eq(apiKeys.id, id))
+        .returning();
+      if (row && audit) await insertAuditEvents(tx, [audit(row as ApiKeyRow)]);
+      return row as ApiKeyRow | undefined;
+    });
   }
 
   /** Sets last_used_at unless another replica set it within `minIntervalMs`: one write per key per interval. */

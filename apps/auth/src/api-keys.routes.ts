@@ -1,11 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { MAX_NAME_LENGTH } from "@mcphub/config";
 import type { AuthenticationService } from "./authn.service.ts";
 import { parseInput } from "./errors.ts";
 import { requireSession } from "./session.ts";
 import type { ApiKeysService } from "./api-keys.service.ts";
 
-const names = z.array(z.string().min(1, "must not be empty").max(255)).max(1000);
+/** Group ids and server names are at most MAX_NAME_LENGTH in the settings; a longer one could never match. */
+const names = z.array(z.string().min(1, "must not be empty").max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)).max(1000);
 
 const createBody = z
   .object({

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "@mcphub/observability";
-import type { AuditSink } from "@mcphub/contracts";
-import { record } from "./audit-record.ts";
+import { completeEvent } from "@mcphub/contracts";
 import { authFailure, forbidden, notFound } from "./errors.ts";
 import type { AccessType, Principal } from "@mcphub/contracts";
 import type { ApiKeyRow, ApiKeysRepository, ApiKeyWithOwner } from "./api-keys.repository.ts";
@@ -69,7 +68,6 @@ export class ApiKeysService {
 
   constructor(
     private readonly repository: ApiKeysRepository,
-    private readonly audit: AuditSink,
     private readonly logger: Logger,
     /** last_used_at is written at most this often per key (it is a hint, not a log). */
     private readonly touchEveryMs = 60_000,
@@ -87,17 +85,19 @@ export class ApiKeysService {
       allowedGroups: input.accessType === "groups" ? (input.allowedGroups ?? []) : null,
       allowedServers: input.accessType === "servers" ? (input.allowedServers ?? []) : null,
       expiresAt: input.expiresAt ?? null,
-    });
-    await record(this.audit, this.logger, {
-      action: "apikey.create",
-      resource: "api_key",
-      resourceId: row.id,
-      userId: actor.userId,
-      username: actor.username,
-      success: true,
-      ip: actor.ip,
-      details: { name: row.name, prefix: row.prefix, accessType: row.accessType, ...(row.expiresAt && { expiresAt: row.expiresAt.toISOString() }) },
-    });
+    }, (k) =>
+      // In the key's transaction: an acknowledged key always has its audit row.
+      completeEvent({
+        action: "apikey.create",
+        resource: "api_key",
+        resourceId: k.id,
+        userId: actor.userId,
+        username: actor.username,
+        success: true,
+        ip: actor.ip,
+        details: { name: k.name, prefix: k.prefix, accessType: k.accessType, ...(k.expiresAt && { expiresAt: k.expiresAt.toISOString() }) },
+      }),
+    );
     return { key, apiKey: publicApiKey(row) };
   }
 
@@ -111,18 +111,19 @@ export class ApiKeysService {
   async revoke(actor: Actor, id: string): Promise<void> {
     const existing = await this.repository.findById(id);
     if (!existing || (existing.userId !== actor.userId && actor.role !== "admin")) throw notFound("API key", id);
-    const row = await this.repository.revoke(id);
+    const row = await this.repository.revoke(id, (k) =>
+      completeEvent({
+        action: "apikey.revoke",
+        resource: "api_key",
+        resourceId: k.id,
+        userId: actor.userId,
+        username: actor.username,
+        success: true,
+        ip: actor.ip,
+        details: { name: k.name, prefix: k.prefix, ownerId: k.userId },
+      }),
+    );
     if (!row) throw notFound("API key", id);
-    await record(this.audit, this.logger, {
-      action: "apikey.revoke",
-      resource: "api_key",
-      resourceId: row.id,
-      userId: actor.userId,
-      username: actor.username,
-      success: true,
-      ip: actor.ip,
-      details: { name: row.name, prefix: row.prefix, ownerId: row.userId },
-    });
   }
 
   /** The principal of a presented key, or a 401 HubError saying why not. */

@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
-import { auditLogs, queryRows, type Database } from "@mcphub/db";
+import { auditLogs, insertAuditEvents, queryRows, type Database } from "@mcphub/db";
 import type { AuditEvent } from "@mcphub/contracts";
 
 export interface AuditEntry {
@@ -36,25 +36,7 @@ export class AuditRepository {
 
   /** Inserts events not stored yet; returns how many were new. One statement: all or nothing. */
   async insertMany(events: AuditEvent[]): Promise<number> {
-    if (events.length === 0) return 0;
-    const rows = events.map((e) => ({
-      eventId: e.eventId,
-      userId: e.userId ?? null,
-      username: e.username ?? null,
-      action: e.action,
-      resource: e.resource,
-      resourceId: e.resourceId ?? null,
-      success: e.success,
-      details: e.details ?? null,
-      ip: e.ip ?? null,
-      createdAt: new Date(e.at),
-    }));
-    const inserted = await this.db
-      .insert(auditLogs)
-      .values(rows)
-      .onConflictDoNothing({ target: auditLogs.eventId })
-      .returning({ id: auditLogs.id });
-    return inserted.length;
+    return insertAuditEvents(this.db, events);
   }
 
   /** Newest first: by event time, then by id for events of the same millisecond. */

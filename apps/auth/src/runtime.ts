@@ -93,7 +93,9 @@ export function createAuthRuntime(opts: AuthRuntimeOptions): AuthRuntime {
   }
 
   const users = new UsersService(new UsersRepository(db), audit, logger, opts.passwordCost);
-  const keys = new ApiKeysService(new ApiKeysRepository(db), audit, logger, opts.touchEveryMs);
+  // Changes to users and keys store their audit rows in their own transactions (this service owns audit_logs);
+  // `audit` carries the rest: sign-ins and refusals.
+  const keys = new ApiKeysService(new ApiKeysRepository(db), logger, opts.touchEveryMs);
   const retention = new AuditRetention(auditRepository, logger, opts.retentionDays, opts.retentionEveryMs);
 
   return {

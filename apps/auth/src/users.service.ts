@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import { HubError } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
-import type { AuditSink } from "@mcphub/contracts";
+import { completeEvent, type AuditSink } from "@mcphub/contracts";
 import { record } from "./audit-record.ts";
 import { notFound } from "./errors.ts";
 import { DEFAULT_SCRYPT_COST, decoyHash, generatePassword, hashPassword, verifyPassword, type ScryptCost } from "./password.ts";
 import type { Role } from "@mcphub/contracts";
-import { LastAdminError, type UserPatch, type UserRow, type UsersRepository } from "./users.repository.ts";
+import { LastAdminError, type AuditOf, type UserPatch, type UserRow, type UsersRepository } from "./users.repository.ts";
 
 /** A user as the API shows it: never the password hash. */
 export interface PublicUser {
@@ -70,7 +70,13 @@ export class UsersService {
   async ensureFirstAdmin(adminPassword?: string): Promise<{ created: boolean }> {
     if ((await this.repository.countAdmins()) > 0) return { created: false };
     const password = adminPassword ?? generatePassword();
-    const row = await this.repository.insertIfAbsent({ username: FIRST_ADMIN, password: await this.hash(password), role: "admin" });
+    const source = adminPassword ? "ADMIN_PASSWORD" : "generated";
+    const row = await this.repository.insertIfAbsent({ username: FIRST_ADMIN, password: await this.hash(password), role: "admin" }, (admin) =>
+      completeEvent({
+        action: "user.create", resource: "user", resourceId: admin.id, userId: admin.id, username: admin.username, success: true,
+        details: { role: "admin", source },
+      }),
+    );
     if (!row) {
       if ((await this.repository.countAdmins()) === 0) {
         this.logger.warn(`no admin exists and the user name "${FIRST_ADMIN}" is taken by a non-admin: promote a user to admin in the database`);
@@ -85,15 +91,6 @@ export class UsersService {
           "(shown only this once: sign in and change it, or set ADMIN_PASSWORD before the first start)",
       );
     }
-    await record(this.audit, this.logger, {
-      action: "user.create",
-      resource: "user",
-      resourceId: row.id,
-      userId: row.id,
-      username: row.username,
-      success: true,
-      details: { role: "admin", source: adminPassword ? "ADMIN_PASSWORD" : "generated" },
-    });
     return { created: true };
   }
 
@@ -115,7 +112,10 @@ export class UsersService {
   async create(actor: Actor, input: { username: string; password: string; role: Role; email?: string | null }): Promise<PublicUser> {
     let row: UserRow | undefined;
     try {
-      row = await this.repository.insertIfAbsent({ ...input, password: await this.hash(input.password) });
+      row = await this.repository.insertIfAbsent(
+        { ...input, password: await this.hash(input.password) },
+        this.changeEvent(actor, "user.create", (r) => ({ role: r.role, ...(r.email && { email: r.email }) })),
+      );
     } catch (err) {
       if (uniqueViolation(err) && constraintOf(err).includes("email")) {
         throw new HubError("HUB_USER_EXISTS", `email: ${input.email} is already used by another user`, 409);
@@ -123,7 +123,6 @@ export class UsersService {
       throw err;
     }
     if (!row) throw new HubError("HUB_USER_EXISTS", `username: a user named "${input.username}" already exists`, 409);
-    await this.recordChange(actor, "user.create", row, { role: row.role, ...(row.email && { email: row.email }) });
     return publicUser(row);
   }
 
@@ -132,7 +131,8 @@ export class UsersService {
     const change: UserPatch = { ...rest, ...(password !== undefined && { password: await this.hash(password) }) };
     let row: UserRow | undefined;
     try {
-      row = await this.repository.update(id, change);
+      // What changed, never the new password itself.
+      row = await this.repository.update(id, change, this.changeEvent(actor, "user.update", () => ({ changed: Object.keys(patch).sort(), ...(patch.role && { role: patch.role }) })));
     } catch (err) {
       if (err instanceof LastAdminError) throw new HubError("HUB_LAST_ADMIN", "role: this is the last admin; make another user admin first", 409);
       if (uniqueViolation(err)) {
@@ -142,21 +142,18 @@ export class UsersService {
       throw err;
     }
     if (!row) throw notFound("user", id);
-    // What changed, never the new password itself.
-    await this.recordChange(actor, "user.update", row, { changed: Object.keys(patch).sort(), ...(patch.role && { role: patch.role }) });
     return publicUser(row);
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
     let row: UserRow | undefined;
     try {
-      row = await this.repository.delete(id);
+      row = await this.repository.delete(id, this.changeEvent(actor, "user.delete", (r) => ({ deletedUsername: r.username })));
     } catch (err) {
       if (err instanceof LastAdminError) throw new HubError("HUB_LAST_ADMIN", "this is the last admin; make another user admin first", 409);
       throw err;
     }
     if (!row) throw notFound("user", id);
-    await this.recordChange(actor, "user.delete", row, { deletedUsername: row.username });
   }
 
   /** Returns the updated row (its new hash gives new session tokens). */
@@ -172,22 +169,28 @@ export class UsersService {
         { field: "currentPassword", message: "does not match the current password" },
       ]);
     }
-    const row = await this.repository.update(user.id, { password: await this.hash(newPassword) });
+    const row = await this.repository.update(user.id, { password: await this.hash(newPassword) }, this.changeEvent(actor, "user.password", () => undefined));
     if (!row) throw notFound("user", actor.userId);
-    await this.recordChange(actor, "user.password", row, undefined);
     return row;
   }
 
-  private recordChange(actor: Actor, action: string, target: UserRow, details: Record<string, unknown> | undefined) {
-    return record(this.audit, this.logger, {
-      action,
-      resource: "user",
-      resourceId: target.id,
-      userId: actor.userId,
-      username: actor.username,
-      success: true,
-      ip: actor.ip,
-      ...(details && { details }),
-    });
+  /**
+   * The audit event of a change made by `actor`, built from the changed row inside the change's
+   * transaction: the change and its record are committed together or not at all.
+   */
+  private changeEvent(actor: Actor, action: string, details: (target: UserRow) => Record<string, unknown> | undefined): AuditOf<UserRow> {
+    return (target) => {
+      const d = details(target);
+      return completeEvent({
+        action,
+        resource: "user",
+        resourceId: target.id,
+        userId: actor.userId,
+        username: actor.username,
+        success: true,
+        ip: actor.ip,
+        ...(d && { details: d }),
+      });
+    };
   }
 }

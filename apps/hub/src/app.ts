@@ -81,7 +81,8 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
             db ??= openDatabase(database);
             const handle = await db;
             logger.info({ kind: handle.kind, ms: Date.now() - started }, "settings database opened");
-            return new SettingsRepository(handle.db);
+            // With auth on, audit_logs is in this database: a change's audit row joins its revision's transaction.
+            return new SettingsRepository(handle.db, Boolean(opts.auth));
           },
   });
 

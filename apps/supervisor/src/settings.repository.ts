@@ -1,5 +1,5 @@
 import { desc } from "drizzle-orm";
-import { settingsRevisions, type Database } from "@mcphub/db";
+import { insertAuditEvents, settingsRevisions, type AuditRowEvent, type Database } from "@mcphub/db";
 
 export interface SettingsRevision {
   id: number;
@@ -13,16 +13,32 @@ export interface SettingsRevision {
 
 /** The settings_revisions table: append-only, the newest row is the current settings. */
 export class SettingsRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /**
+     * Whether audit_logs is in this database and written here (all-in-one): then a change's
+     * audit row is inserted in the revision's transaction, so neither exists without the other.
+     * In split mode the auth service owns the table and the event goes to the audit stream.
+     */
+    private readonly recordsAudit = false,
+  ) {}
 
   async latest(): Promise<SettingsRevision | undefined> {
     const [row] = await this.db.select().from(settingsRevisions).orderBy(desc(settingsRevisions.id)).limit(1);
     return row as SettingsRevision | undefined;
   }
 
-  async insert(rev: Omit<SettingsRevision, "id" | "createdAt">): Promise<SettingsRevision> {
-    const [row] = await this.db.insert(settingsRevisions).values(rev).returning();
-    return row as SettingsRevision;
+  /** Appends a revision; with `audit` (and an audit table here) its audit row in the same transaction. */
+  async insert(rev: Omit<SettingsRevision, "id" | "createdAt">, audit?: AuditRowEvent): Promise<SettingsRevision & { audited: boolean }> {
+    if (!audit || !this.recordsAudit) {
+      const [row] = await this.db.insert(settingsRevisions).values(rev).returning();
+      return { ...(row as SettingsRevision), audited: false };
+    }
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.insert(settingsRevisions).values(rev).returning();
+      await insertAuditEvents(tx, [audit]);
+      return { ...(row as SettingsRevision), audited: true };
+    });
   }
 
   async history(limit: number): Promise<Omit<SettingsRevision, "settings">[]> {

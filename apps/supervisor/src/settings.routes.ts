@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { safeErrorMessage } from "@mcphub/observability";
 import { HubError, type AuditSink, type AuthenticatorPort } from "@mcphub/contracts";
+import { serverNameSchema } from "@mcphub/config";
+import { completeEvent, type AuditEventInput } from "@mcphub/contracts";
 import { adminOnly } from "./admin-guard.ts";
 import type { RawSettings, SettingsService } from "./settings.service.ts";
 import type { SupervisorService } from "./supervisor.service.ts";
@@ -83,6 +85,18 @@ function unmaskSettings(next: RawSettings, stored: RawSettings): RawSettings {
   return { ...next, mcpServers: Object.fromEntries(Object.entries(servers(next)).map(([n, c]) => [n, unmaskServer(c, servers(stored)[n])])) };
 }
 
+/**
+ * A new server's name or group's id, checked before anything else: it becomes a URL segment
+ * and an audit resource id, so one that cannot be stored whole is refused naming the field.
+ */
+function checkName(field: string, value: unknown): void {
+  const parsed = serverNameSchema.safeParse(value);
+  if (!parsed.success) {
+    const reason = parsed.error.issues[0]?.message ?? "is invalid";
+    throw new HubError("HUB_INVALID_BODY", `${field}: ${reason}`, 400, [`${field}: ${reason}`]);
+  }
+}
+
 function notFound(kind: string, name: string): HubError {
   return new HubError("HUB_NOT_FOUND", `no ${kind} named "${name}"`, 404);
 }
@@ -96,24 +110,33 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   /**
    * Applies a change and records it in the audit log, refused ones too. Server configs are
    * logged with the names of their env variables and headers, never the values (secrets).
+   * The event is built and checked before anything is stored, and the answer waits for it:
+   * stored with the revision in one transaction where the audit log shares the settings'
+   * database (all-in-one), appended to the audit stream otherwise (split).
    */
   const change = async (req: FastifyRequest, what: { action: string; resource: string; resourceId: string; details?: Record<string, unknown> }, mutate: (raw: RawSettings) => RawSettings) => {
-    let success = false;
+    const who = req.principal ? { userId: req.principal.userId, username: req.principal.username } : {};
+    const succeeded = deps.audit ? completeEvent({ ...what, ...who, success: true, ip: req.ip }) : undefined;
+    let result: Awaited<ReturnType<SettingsService["update"]>>;
     try {
-      const result = await settings.update(mutate, author(req));
-      success = true;
-      return result;
-    } finally {
-      deps.audit
-        ?.append({
-          ...what,
-          success,
-          ...(req.principal ? { userId: req.principal.userId, username: req.principal.username } : {}),
-          ip: req.ip,
-          details: what.details,
-        })
-        .catch((err: unknown) => req.log.error({ err: safeErrorMessage(err), action: what.action }, "could not append an audit event"));
+      result = await settings.update(mutate, author(req), succeeded);
+    } catch (err) {
+      const reason = err instanceof HubError ? err.code : "HUB_INTERNAL";
+      await record(req, { ...what, ...who, success: false, ip: req.ip, details: { ...what.details, refused: reason } });
+      throw err;
     }
+    if (succeeded && !result.audited) await record(req, succeeded);
+    return result;
+  };
+  const record = (req: FastifyRequest, event: AuditEventInput) =>
+    deps.audit?.append(event).then(
+      () => undefined,
+      (err: unknown) => req.log.error({ err: safeErrorMessage(err), action: event.action }, "could not append an audit event"),
+    );
+  /** A server by name: own entries only (a name like `__proto__` must not find Object.prototype). */
+  const serverNamed = (name: string) => {
+    const all = servers(settings.settings.raw);
+    return Object.hasOwn(all, name) ? all[name] : undefined;
   };
   const serverView = (name: string, config: Record<string, unknown>) => ({
     name,
@@ -143,7 +166,7 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   }));
 
   app.get<{ Params: { name: string } }>("/api/servers/:name", async (req) => {
-    const config = servers(settings.settings.raw)[req.params.name];
+    const config = serverNamed(req.params.name);
     if (!config) throw notFound("server", req.params.name);
     return serverView(req.params.name, config);
   });
@@ -151,8 +174,9 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   app.post("/api/servers", async (req, reply) => {
     const { name, ...config } = body(req);
     if (typeof name !== "string" || !name) throw new HubError("HUB_INVALID_BODY", "name: required, a non-empty string", 400);
+    checkName("name", name);
     await change(req, { action: "server.create", resource: "server", resourceId: name, details: { config: redactServer(config) } }, (raw) => {
-      if (servers(raw)[name]) throw new HubError("HUB_CONFLICT", `a server named "${name}" already exists`, 409);
+      if (Object.hasOwn(servers(raw), name)) throw new HubError("HUB_CONFLICT", `a server named "${name}" already exists`, 409);
       return { ...raw, mcpServers: { ...servers(raw), [name]: config } };
     });
     reply.code(201);
@@ -164,7 +188,7 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
     const { name } = req.params;
     let config = sent;
     await change(req, { action: "server.update", resource: "server", resourceId: name, details: { config: redactServer(sent) } }, (raw) => {
-      const stored = servers(raw)[name];
+      const stored = Object.hasOwn(servers(raw), name) ? servers(raw)[name] : undefined;
       if (!stored) throw notFound("server", name);
       config = unmaskServer(sent, stored);
       return { ...raw, mcpServers: { ...servers(raw), [name]: config } };
@@ -175,8 +199,8 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
   app.delete<{ Params: { name: string } }>("/api/servers/:name", async (req, reply) => {
     const { name } = req.params;
     await change(req, { action: "server.delete", resource: "server", resourceId: name }, (raw) => {
-      const { [name]: gone, ...rest } = servers(raw);
-      if (!gone) throw notFound("server", name);
+      if (!Object.hasOwn(servers(raw), name)) throw notFound("server", name);
+      const { [name]: _gone, ...rest } = servers(raw);
       // A deleted server leaves the groups that named it, so the settings stay valid.
       const kept = groups(raw).map((g) => ({ ...g, servers: (g.servers ?? []).filter((e) => groupServerName(e) !== name) }));
       return { ...raw, mcpServers: rest, groups: kept };
@@ -194,6 +218,7 @@ export async function settingsRoutes(app: FastifyInstance, deps: SettingsRoutesD
 
   app.post("/api/groups", async (req, reply) => {
     const input = body(req);
+    if (input.id !== undefined && input.id !== "") checkName("id", input.id);
     const group = { ...input, id: typeof input.id === "string" && input.id ? input.id : randomUUID() } as RawGroup;
     await change(req, { action: "group.create", resource: "group", resourceId: group.id, details: { group } }, (raw) => {
       if (groups(raw).some((g) => g.id === group.id)) throw new HubError("HUB_CONFLICT", `a group with id "${group.id}" already exists`, 409);

@@ -4,6 +4,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { canonicalJson, ConfigError, parseSettings, type Settings } from "@mcphub/config";
 import type { Bus } from "@mcphub/bus";
+import type { AuditRowEvent } from "@mcphub/db";
 import { HubError } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
 import type { SettingsRepository } from "./settings.repository.ts";
@@ -124,18 +125,20 @@ export class SettingsService {
   /**
    * Changes the settings through the API: `mutate` gets a copy of the raw settings and
    * returns the new ones. Refused with HUB_INVALID_SETTINGS (every field and reason) if the
-   * result is invalid; nothing is written then.
+   * result is invalid; nothing is written then. `audit` is the change's audit event: stored
+   * with the revision when the store holds the audit log (`audited` says whether it did).
    */
-  update(mutate: (raw: RawSettings) => RawSettings, author: string): Promise<CurrentSettings> {
+  update(mutate: (raw: RawSettings) => RawSettings, author: string, audit?: AuditRowEvent): Promise<CurrentSettings & { audited: boolean }> {
     return this.enqueue(async () => {
       const base = this.settings;
       const next = this.validate(mutate(structuredClone(base.raw)), "request");
-      if (next.hash === base.hash) return base;
+      if (next.hash === base.hash) return { ...base, audited: false };
       const repo = await this.repository();
-      const rev = await repo.insert({ settings: next.raw, contentHash: next.hash, source: "api", author });
+      // The revision is the change: once it (and, where the store holds the audit log, its audit row) is committed, the file and the running state follow it.
+      const rev = await repo.insert({ settings: next.raw, contentHash: next.hash, source: "api", author }, audit);
       await this.writeFile(next.raw);
       await this.accept(next, rev.id);
-      return this.current!;
+      return { ...this.current!, audited: rev.audited };
     });
   }
 

@@ -4,10 +4,24 @@ import { z } from "zod";
  * `mcp_settings.json` in MCPHub's format (DESIGN.md, "Settings"). Known fields are checked
  * strictly; unknown ones are kept, so a file written by another MCPHub version still loads.
  */
-const serverName = z
-  .string()
-  .min(1)
-  .regex(/^[^/\s?#]+$/, "must not contain '/', '?', '#' or whitespace (it is part of a URL)");
+/**
+ * Names and ids are URL path segments (`/api/servers/:name`, `/mcp/<server>`) and audit
+ * resource ids: 100 characters keeps them well inside the router's parameter limit (500)
+ * and the audit column (512), so whatever is accepted can be read, changed and deleted.
+ */
+export const MAX_NAME_LENGTH = 100;
+/** Object.prototype's own names: as keys of a plain object they read inherited members. */
+const RESERVED_NAMES = new Set(["__proto__", "constructor", "prototype"]);
+const urlName = (what: string) =>
+  z
+    .string()
+    .min(1, "must not be empty")
+    .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
+    .regex(/^[^/\s?#]+$/, `must not contain '/', '?', '#' or whitespace (${what})`)
+    .refine((n) => !RESERVED_NAMES.has(n), "is reserved (__proto__, constructor and prototype cannot name anything)");
+/** A server's name (the key in `mcpServers`); a group id follows the same rules. */
+export const serverNameSchema = urlName("it is part of a URL");
+const serverName = serverNameSchema;
 
 const toolOverride = z.looseObject({
   enabled: z.boolean().optional(),
@@ -66,8 +80,8 @@ const groupServer = z.union([
 ]);
 
 export const groupSchema = z.looseObject({
-  id: z.string().min(1).regex(/^[^/\s?#]+$/, "must not contain '/', '?', '#' or whitespace"),
-  name: z.string().min(1),
+  id: urlName("it is part of a URL"),
+  name: z.string().min(1, "must not be empty").max(200, "must be at most 200 characters"),
   description: z.string().optional(),
   servers: z.array(groupServer).default([]),
 });
