@@ -2,13 +2,15 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Env } from "@mcphub/config";
 import { MemoryBus } from "@mcphub/bus";
 import { openDatabase, type DbHandle, type DbOptions } from "@mcphub/db";
-import { gatewayApp, LOOPBACK_HOSTS } from "@mcphub/gateway";
+import { gatewayApp, LOOPBACK_HOSTS, smartRoutingApi } from "@mcphub/gateway";
 import { HubMetrics, metricsPlugin, type Logger, serviceFastifyOptions } from "@mcphub/observability";
 import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
 import { authApp, authServerOptions, createAuthRuntime, type AuthenticationService, type AuthRuntime } from "@mcphub/auth";
 import type { AuthenticatorPort } from "@mcphub/contracts";
 import { CachingAuthenticator } from "@mcphub/service-clients";
 import { BatchingAuditSink } from "./batching-audit-sink.ts";
+import { InProcessRouter } from "./in-process-router.ts";
+import { DEFAULT_DASHBOARD_DIR, dashboardStatic } from "./dashboard-static.ts";
 
 export interface HubOptions {
   env: Env;
@@ -30,6 +32,8 @@ export interface HubOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   sessionIdleMs?: number;
+  /** The built dashboard served at the root (default: apps/dashboard/dist); false serves none. */
+  dashboardDir?: string | false;
 }
 
 export interface Hub {
@@ -86,6 +90,12 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
           },
   });
 
+  // Tool search (`/mcp/$smart`) keeps its index in the hub's database; started on first use.
+  const router =
+    database === false
+      ? undefined
+      : new InProcessRouter({ source: supervisor, database: () => (db ??= openDatabase(database)), env, logger, metrics });
+
   let authn: AuthenticationService | undefined;
   const authenticator: AuthenticatorPort | undefined = opts.auth
     ? new CachingAuthenticator({ authenticate: (r) => authn!.authenticate(r) })
@@ -105,7 +115,9 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       registry: metrics.registry,
     });
     const repository = runtime.auditRepository;
-    audit = new BatchingAuditSink((events) => repository.insertMany(events));
+    audit = new BatchingAuditSink({ write: (events) => repository.insertMany(events), journalPath: database === false ? undefined : `${database.dataDir}/audit.journal` });
+    const recovered = await audit.recover();
+    if (recovered) logger.warn({ events: recovered }, "stored audit events a previous run had journaled but not written (it was killed)");
   }
 
   const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES, ...(opts.auth ? authServerOptions : {}) }));
@@ -139,13 +151,17 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       authenticator,
       audit,
       allowedHosts: env.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(env.HOST) ? LOOPBACK_HOSTS : undefined),
+      router,
     });
+    if (router) await scoped.register(smartRoutingApi, { router, supervisor, authenticator, audit, logger });
+    await scoped.register(dashboardStatic, { dir: opts.dashboardDir ?? DEFAULT_DASHBOARD_DIR, basePath: env.BASE_PATH });
   }, { prefix: env.BASE_PATH });
 
   app.addHook("onClose", async () => {
     settings.stop();
+    await router?.close();
     await supervisor.stop();
-    await audit?.flush();
+    await audit?.close();
     await runtime?.stop();
     const handle = await db?.catch(() => undefined);
     await handle?.close();

@@ -151,8 +151,8 @@ const initialize = (id = 1) => ({
 /** Whether this caller may open a session on /mcp/<target> ("" = /mcp). */
 function mayUse(p: Principal, target: string): boolean {
   if (BAD_CREDENTIALS.includes(p)) return false;
-  if (p === "keyGroups") return target === "g";
-  if (p === "keyServers") return target === "" || target === "g" || target === "memory";
+  if (p === "keyGroups") return target === "g" || target === "$smart/g";
+  if (p === "keyServers") return ["", "g", "memory", "$smart/g"].includes(target);
   return true;
 }
 
@@ -224,15 +224,21 @@ const ROUTES: Record<string, Route> = {
   "HEAD /.well-known/oauth-protected-resource/mcp": { kind: { public: true }, ok: 200, call: () => ({ path: "/.well-known/oauth-protected-resource/mcp" }) },
   "GET /.well-known/oauth-protected-resource/mcp/:target": { kind: { public: true }, ok: 200, call: () => ({ path: "/.well-known/oauth-protected-resource/mcp/g" }) },
   "HEAD /.well-known/oauth-protected-resource/mcp/:target": { kind: { public: true }, ok: 200, call: () => ({ path: "/.well-known/oauth-protected-resource/mcp/g" }) },
+  "GET /.well-known/oauth-protected-resource/mcp/:target/:group": { kind: { public: true }, ok: 200, call: () => ({ path: "/.well-known/oauth-protected-resource/mcp/$smart/g" }) },
+  "HEAD /.well-known/oauth-protected-resource/mcp/:target/:group": { kind: { public: true }, ok: 200, call: () => ({ path: "/.well-known/oauth-protected-resource/mcp/$smart/g" }) },
 
   // MCP, Streamable HTTP: the global endpoint, and one server's endpoint (out of scope for both scoped keys).
   ...mcpRoutes("/mcp", ""),
   ...Object.fromEntries(Object.entries(mcpRoutes("/mcp/everything", "everything")).map(([k, v]) => [k.replace("/mcp/everything", "/mcp/:target"), v])),
+  // Smart routing over group g: its keys may use it, a server-scoped key too (its scope then limits the search).
+  ...Object.fromEntries(Object.entries(mcpRoutes("/mcp/$smart/g", "$smart/g")).map(([k, v]) => [k.replace("/mcp/$smart/g", "/mcp/:target/:group"), v])),
   // MCP, legacy SSE: the stream, and the POST endpoint it names.
   "GET /sse": { kind: { mcp: "" }, ok: 200, call: () => ({ path: "/sse", headers: { accept: "text/event-stream" } }) },
   "HEAD /sse": { kind: { mcp: "" }, ok: 200, call: () => ({ path: "/sse", headers: { accept: "text/event-stream" } }) },
   "GET /sse/:target": { kind: { mcp: "everything" }, ok: 200, call: () => ({ path: "/sse/everything", headers: { accept: "text/event-stream" } }) },
   "HEAD /sse/:target": { kind: { mcp: "everything" }, ok: 200, call: () => ({ path: "/sse/everything", headers: { accept: "text/event-stream" } }) },
+  "GET /sse/:target/:group": { kind: { mcp: "$smart/g" }, ok: 200, call: () => ({ path: "/sse/$smart/g", headers: { accept: "text/event-stream" } }) },
+  "HEAD /sse/:target/:group": { kind: { mcp: "$smart/g" }, ok: 200, call: () => ({ path: "/sse/$smart/g", headers: { accept: "text/event-stream" } }) },
   "POST /messages": {
     kind: { mcp: "" },
     ok: 202,
@@ -291,6 +297,12 @@ const ROUTES: Record<string, Route> = {
   "HEAD /api/groups/:id": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/groups/g" }) },
   "PUT /api/groups/:id": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/groups/group-put", body: { name: "renamed", servers: ["memory"] } }) },
   "DELETE /api/groups/:id": { kind: { settingsAdmin: true }, ok: 204, call: () => ({ path: "/api/groups/group-del" }) },
+
+  // Admins (session token): smart routing's search, index status and rebuild.
+  "POST /api/smart-routing/search": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/smart-routing/search", body: { query: "remember a fact", group: "g" } }) },
+  "GET /api/smart-routing/status": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/smart-routing/status" }) },
+  "HEAD /api/smart-routing/status": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/smart-routing/status" }) },
+  "POST /api/smart-routing/reindex": { kind: { settingsAdmin: true }, ok: 202, call: () => ({ path: "/api/smart-routing/reindex" }) },
 };
 
 /** The status `p` must get on a route of this kind. */

@@ -16,6 +16,11 @@ const flag = z
   .default("false")
   .transform((v) => v === "true" || v === "1");
 
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => v || undefined);
+
 /** The environment variables every MCPHub process understands (DESIGN.md, "Environment"). */
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -61,6 +66,14 @@ export const envSchema = z.object({
   AUDIT_STREAM: z.string().min(1).default("mcphub:audit"),
   /** Names this process in logs and in the x-mcphub-replica response header. */
   REPLICA_ID: z.string().optional(),
+  /**
+   * Smart routing's embedder: any OpenAI-compatible `/v1/embeddings` server when a key is set,
+   * else the offline one; `systemConfig.smartRouting` in the settings wins over these. An
+   * empty value (compose's `VAR: ""`) counts as unset.
+   */
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: z.preprocess((v) => (v === "" ? undefined : v), z.url().optional()),
+  EMBEDDING_MODEL: optionalText,
 });
 
 /** What a service split out of the all-in-one hub needs to reach its peers. */
