@@ -7,9 +7,11 @@ import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, se
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
 import { RedisSessionStore } from "./redis-session.store.ts";
-import { CachingAuthenticator, RemoteAuthenticator, RemoteSupervisor } from "@mcphub/service-clients";
+import { CachingAuthenticator, RemoteAuthenticator, RemoteRouter, RemoteSupervisor } from "@mcphub/service-clients";
+import { smartRoutingApi } from "./smart-routing.routes.ts";
 
-const gatewayEnvSchema = splitServiceEnvSchema
+/** A gateway replica's environment (exported for the deployment files' checks). */
+export const gatewayEnvSchema = splitServiceEnvSchema
   .extend({ SUPERVISOR_URL: z.url() })
   .refine((env) => env.AUTH_URL !== undefined || env.SKIP_AUTH, {
     path: ["AUTH_URL"],
@@ -31,12 +33,23 @@ export async function runGateway(): Promise<void> {
   redis.on("error", (err) => logger.warn({ err: err.message }, "session store connection error"));
   const sessionIdleMs = 30 * 60_000;
   const sessions = new RedisSessionStore({ redis, idleMs: sessionIdleMs });
+  // Without ROUTER_URL the smart-routing endpoints answer that search is unavailable here.
+  const router = env.ROUTER_URL ? new RemoteRouter({ url: env.ROUTER_URL, token: env.INTERNAL_TOKEN }) : undefined;
+  if (!router) logger.warn("ROUTER_URL is not set: /mcp/$smart cannot search tools on this replica");
+  const audit = new AuditProducer(redis, env.AUDIT_STREAM);
 
   const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
   tagReplica(app, replica);
   await app.register(async (scoped) => {
     await scoped.register(metricsPlugin, { metrics });
     scoped.get("/api/health", async () => ({ status: "ok", replica, auth: authenticator ? "enforced" : "open (SKIP_AUTH=true)", servers: supervisor.status() }));
+    // Ready when this replica can serve a session: its Redis (session records, relay) and the supervisor answer.
+    scoped.get("/api/health/ready", async (_req, reply) => {
+      const checks = await readinessChecks(redis, env.SUPERVISOR_URL, env.INTERNAL_TOKEN);
+      const ready = checks.redis && checks.supervisor;
+      reply.code(ready ? 200 : 503);
+      return { status: ready ? "ready" : "degraded", replica, checks };
+    });
     await scoped.register(gatewayApp, {
       supervisor,
       bus,
@@ -44,20 +57,33 @@ export async function runGateway(): Promise<void> {
       sessionIdleMs,
       authenticator,
       skipAuth: env.SKIP_AUTH,
-      audit: new AuditProducer(redis, env.AUDIT_STREAM),
+      audit,
       allowedHosts: env.ALLOWED_HOSTS,
       metrics,
       logger,
       basePath: env.BASE_PATH,
       bodyLimit: env.MAX_BODY_BYTES,
+      router,
     });
+    if (router) await scoped.register(smartRoutingApi, { router, supervisor, authenticator, audit, logger });
   }, { prefix: env.BASE_PATH });
   app.addHook("onClose", async () => {
     await supervisor.close();
     await remoteAuth?.close();
+    await router?.close();
     await bus.close();
     redis.disconnect();
   });
   closeOnSignals(app, logger);
   await app.listen({ host: env.HOST, port: env.PORT });
+}
+
+async function readinessChecks(redis: Redis, supervisorUrl: string, token: string): Promise<{ redis: boolean; supervisor: boolean }> {
+  const signal = AbortSignal.timeout(2000);
+  const [redisOk, supervisorOk] = await Promise.all([
+    Promise.race([redis.ping().then((r) => r === "PONG"), new Promise<boolean>((res) => signal.addEventListener("abort", () => res(false)))]).catch(() => false),
+    // HEAD answers without sending the catalog itself.
+    fetch(new URL("/internal/catalog", supervisorUrl), { method: "HEAD", headers: { authorization: `Bearer ${token}` }, signal }).then((r) => r.ok, () => false),
+  ]);
+  return { redis: redisOk, supervisor: supervisorOk };
 }
