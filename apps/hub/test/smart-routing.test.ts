@@ -316,3 +316,54 @@ describe("the smart-routing REST API", () => {
     }, 60_000, "the rebuilt index");
   });
 });
+
+describe("settings", () => {
+  const withSmartRouting = async (smartRouting: Record<string, unknown>) => {
+    await t.writeSettings({ ...settings, systemConfig: { smartRouting } });
+    await waitUntil(() => {
+      const current = t.hub.supervisor.catalog().smartRouting as unknown as Record<string, unknown>;
+      return Object.entries(smartRouting).every(([k, v]) => current[k] === v);
+    }, 10_000, "the settings to apply");
+  };
+
+  it("progressiveDisclosure: search results leave out input schemas, describe_tool gives them", async () => {
+    await withSmartRouting({ progressiveDisclosure: true });
+    const c = await client("/mcp/$smart");
+    expect((await c.listTools()).tools.find((x) => x.name === "search_tools")!.description).toMatch(/call describe_tool for a tool's input schema/);
+    const { hits } = await search(c, "convert a time between time zones", 3);
+    expect(hits.length).toBeGreaterThan(0);
+    for (const h of hits) expect(h).not.toHaveProperty("inputSchema");
+    const described = await c.callTool({ name: "describe_tool", arguments: { toolName: hits[0]!.name } });
+    expect(described.structuredContent).toHaveProperty("inputSchema");
+  });
+
+  it("threshold: a stricter one drops weaker results", async () => {
+    await withSmartRouting({ threshold: 0 });
+    const c = await client("/mcp/$smart");
+    const loose = await search(c, "convert a time between time zones", 50);
+    const cut = loose.hits[Math.floor(loose.hits.length / 2)]!.score;
+    await withSmartRouting({ threshold: cut });
+    const strict = await search(c, "convert a time between time zones", 50);
+    expect(strict.hits.length).toBeLessThan(loose.hits.length);
+    expect(strict.hits.every((h) => h.score >= cut)).toBe(true);
+    expect(strict.meta.threshold).toBe(cut);
+  });
+
+  it("enabled: false closes the smart-routing endpoints with the reason", async () => {
+    await withSmartRouting({ enabled: false });
+    const res = await fetch(`${t.base}/mcp/$smart`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${keys.all}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
+    });
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("smart routing is disabled (systemConfig.smartRouting.enabled)");
+    expect((await api("POST", "/api/smart-routing/search", { query: "time" })).body.error.code).toBe("HUB_SMART_ROUTING_DISABLED");
+  });
+
+  it("refuses an invalid smartRouting block naming the field, keeping the last good settings", async () => {
+    await t.writeSettings({ ...settings, systemConfig: { smartRouting: { threshold: 2 } } });
+    await waitUntil(() => t.logs.some((l) => JSON.stringify(l).includes("systemConfig.smartRouting.threshold")), 10_000, "the refusal in the log");
+    expect(t.hub.supervisor.catalog().smartRouting.enabled).toBe(false);
+  });
+});
