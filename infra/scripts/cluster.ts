@@ -3,7 +3,10 @@
  * supervisor, the router, the auth service, N gateway replicas, and nginx in front (the same config template compose
  * uses), against the local Postgres and Redis. Ctrl-C stops all of it.
  *
- *   pnpm cluster [--gateways 2] [--port 8080] [--run-dir .cluster] [--no-build]
+ *   pnpm cluster [--gateways 2] [--port 8080] [--tls [--tls-port 8443]] [--run-dir .cluster] [--no-build]
+ *
+ * --tls serves HTTPS on --tls-port with a self-signed certificate made in the run directory
+ * (tls-cert.pem: give it to clients as their CA) and plain HTTP on --port only redirects.
  *
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mcphub, created if
  * missing), REDIS_URL (redis://127.0.0.1:6379), MCPHUB_SETTING_PATH (./mcp_settings.json,
@@ -20,7 +23,9 @@ import { createServer } from "node:net";
 import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { get as httpsGet } from "node:https";
 import postgres from "postgres";
+import { mainConfig, renderServerConfig, selfSignedCertificate } from "./nginx-config.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const HUB_BUNDLE = "apps/hub/dist/server.js";
@@ -29,6 +34,8 @@ const { values: args } = parseArgs({
   options: {
     gateways: { type: "string", default: "2" },
     port: { type: "string", default: "8080" },
+    tls: { type: "boolean", default: false },
+    "tls-port": { type: "string", default: "8443" },
     "run-dir": { type: "string", default: join(root, ".cluster") },
     "no-build": { type: "boolean", default: false },
   },
@@ -95,11 +102,24 @@ function start(name: string, port: number, command: string, argv: string[], env:
   return proc;
 }
 
-async function waitHealthy(proc: Proc, path = "/api/health", timeoutMs = 60_000): Promise<void> {
+/** GET over HTTPS trusting `ca`; true on a 2xx. */
+function httpsOk(url: string, ca: Buffer): Promise<boolean> {
+  return new Promise((res) => {
+    const req = httpsGet(url, { ca }, (r) => {
+      r.resume();
+      res((r.statusCode ?? 0) >= 200 && (r.statusCode ?? 0) < 300);
+    });
+    req.on("error", () => res(false));
+  });
+}
+
+async function waitHealthy(proc: Proc, path = "/api/health", timeoutMs = 60_000, tlsCa?: Buffer): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with ${proc.child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${proc.port}${path}`).then((r) => r.ok, () => false);
+    const ok = tlsCa
+      ? await httpsOk(`https://127.0.0.1:${proc.port}${path}`, tlsCa)
+      : await fetch(`http://127.0.0.1:${proc.port}${path}`).then((r) => r.ok, () => false);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -128,7 +148,11 @@ async function stopAll(): Promise<void> {
 async function main(): Promise<void> {
   const gateways = Number(args.gateways);
   const port = Number(args.port);
+  const tlsPort = Number(args["tls-port"]);
   if (!Number.isInteger(gateways) || gateways < 1) throw new Error("--gateways must be a whole number ≥ 1");
+  for (const [name, p] of [["--port", port], ["--tls-port", tlsPort]] as const) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`${name} must be a TCP port (1-65535)`);
+  }
   const runDir = resolve(args["run-dir"]!);
   await mkdir(join(runDir, "logs"), { recursive: true });
 
@@ -181,40 +205,29 @@ async function main(): Promise<void> {
   await waitHealthy(supervisor);
   const supervisorUrl = `http://127.0.0.1:${supervisor.port}`;
   const router = await service("router", "router", { SUPERVISOR_URL: supervisorUrl });
+  const routerUrl = `http://127.0.0.1:${router.port}`;
 
   const gws: Proc[] = [];
-  for (let i = 1; i <= gateways; i++) gws.push(await service("gateway", `gateway-${i}`, { SUPERVISOR_URL: supervisorUrl }));
+  for (let i = 1; i <= gateways; i++) gws.push(await service("gateway", `gateway-${i}`, { SUPERVISOR_URL: supervisorUrl, ROUTER_URL: routerUrl }));
   await Promise.all([router, ...gws].map((p) => waitHealthy(p)));
 
-  const template = await readFile(join(root, "infra/nginx/mcphub.conf.template"), "utf8");
-  const rendered = template
-    .replaceAll("${MCPHUB_GATEWAY_SERVERS}", gws.map((g) => `server 127.0.0.1:${g.port} max_fails=1 fail_timeout=5s;`).join("\n    "))
-    .replaceAll("${MCPHUB_SUPERVISOR_ADDR}", `127.0.0.1:${supervisor.port}`)
-    .replaceAll("${MCPHUB_AUTH_ADDR}", `127.0.0.1:${auth.port}`)
-    .replaceAll("${MCPHUB_LISTEN}", `127.0.0.1:${port}`);
+  const tls = args.tls ? { ...selfSignedCertificate(runDir), listen: `127.0.0.1:${tlsPort}`, port: tlsPort } : undefined;
+  const rendered = await renderServerConfig({
+    gateways: gws.map((g) => `127.0.0.1:${g.port}`),
+    supervisor: `127.0.0.1:${supervisor.port}`,
+    auth: `127.0.0.1:${auth.port}`,
+    listen: `127.0.0.1:${port}`,
+    tls,
+  });
   await writeFile(join(runDir, "mcphub.conf"), rendered);
-  // A private nginx: its own prefix, pid file and temp paths, in the foreground.
-  await writeFile(
-    join(runDir, "nginx.conf"),
-    [
-      "daemon off;",
-      "worker_processes 2;",
-      `pid ${join(runDir, "nginx.pid")};`,
-      `error_log ${join(runDir, "logs/nginx-error.log")} warn;`,
-      "events { worker_connections 4096; }",
-      "http {",
-      `  access_log off;`,
-      ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${join(runDir, `${t}_temp`)};`),
-      `  include ${join(runDir, "mcphub.conf")};`,
-      "}",
-      "",
-    ].join("\n"),
-  );
-  const nginx = start("nginx", port, "nginx", ["-p", runDir, "-c", join(runDir, "nginx.conf")], process.env);
-  await waitHealthy(nginx);
+  await writeFile(join(runDir, "nginx.conf"), mainConfig(runDir, join(runDir, "mcphub.conf")));
+  const nginx = start("nginx", tls ? tlsPort : port, "nginx", ["-p", runDir, "-c", join(runDir, "nginx.conf")], process.env);
+  await waitHealthy(nginx, "/api/health", 60_000, tls ? await readFile(tls.cert) : undefined);
 
   const state = {
-    url: `http://127.0.0.1:${port}`,
+    url: tls ? `https://127.0.0.1:${tlsPort}` : `http://127.0.0.1:${port}`,
+    /** The certificate to trust (self-signed) when the cluster serves HTTPS. */
+    ...(tls ? { tlsCert: tls.cert, httpUrl: `http://127.0.0.1:${port}` } : {}),
     supervisor: { pid: supervisor.child.pid, port: supervisor.port },
     router: { pid: router.child.pid, port: router.port },
     auth: { pid: auth.child.pid, port: auth.port },

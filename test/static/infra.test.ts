@@ -3,10 +3,23 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { HubMetrics } from "../../packages/observability/src/metrics.ts";
+import { envSchema, splitServiceEnvSchema } from "../../packages/config/src/index.ts";
+import { gatewayEnvSchema } from "../../apps/gateway/src/main.ts";
+import { routerEnvSchema } from "../../apps/router/src/config.ts";
+import { authEnvSchema } from "../../apps/auth/src/config.ts";
+import { ComposeInterpolationError, dockerfileEnv, environmentOf, loadCompose, references } from "../helpers/compose.ts";
 import { repoRoot } from "../helpers/processes.ts";
 
 /** What can be checked of the compose topology without a Docker engine. */
+const SECRETS = {
+  JWT_SECRET: "a".repeat(48),
+  INTERNAL_TOKEN: "b".repeat(32),
+  POSTGRES_PASSWORD: "c".repeat(24),
+  ADMIN_PASSWORD: "first-admin-password",
+  GRAFANA_ADMIN_PASSWORD: "grafana-password",
+};
+const SERVICE_SCHEMAS = { gateway: gatewayEnvSchema, supervisor: splitServiceEnvSchema, router: routerEnvSchema, auth: authEnvSchema } as const;
+
 describe("docker-compose.yml", () => {
   it("passes dclint against the current compose schema", () => {
     // dclint exits non-zero on any error (schema or rule) and prints each one.
@@ -14,34 +27,106 @@ describe("docker-compose.yml", () => {
     expect(out).not.toMatch(/error/i);
   });
 
-  it("gives nginx every value its template needs, and runs the services the cluster runs", async () => {
-    const compose = parse(await readFile(join(repoRoot, "docker-compose.yml"), "utf8"), { merge: true });
-    const template = await readFile(join(repoRoot, "infra/nginx/mcphub.conf.template"), "utf8");
-    const needed = new Set([...template.matchAll(/\$\{(MCPHUB_[A-Z_]+)\}/g)].map((m) => m[1]));
-    expect(Object.keys(compose.services.nginx.environment)).toEqual(expect.arrayContaining([...needed]));
-    // One image; HUB_TARGETS picks the service, as `pnpm cluster` does with the same bundle.
-    for (const name of ["gateway", "supervisor", "router", "auth"]) {
-      expect(compose.services[name].environment.HUB_TARGETS, name).toBe(name);
-      expect(compose.services[name].build, name).toBe(".");
+  it("refuses to start without its secrets: none has a default", async () => {
+    const err = await loadCompose({}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ComposeInterpolationError);
+    expect([...(err as ComposeInterpolationError).missing.keys()].sort()).toEqual(Object.keys(SECRETS).sort());
+    // Every reference to a secret-looking variable is `${NAME:?reason}`, with a reason to read.
+    const text = await readFile(join(repoRoot, "docker-compose.yml"), "utf8");
+    const secretRefs = references(text).filter((r) => /SECRET|TOKEN|PASSWORD/.test(r.name));
+    expect(secretRefs.length).toBeGreaterThanOrEqual(Object.keys(SECRETS).length);
+    for (const ref of secretRefs) {
+      expect(ref.op, `${ref.name} must be \${${ref.name}:?…}`).toBe(":?");
+      expect(ref.arg, ref.name).toMatch(/\w/);
     }
-    expect(compose.services.gateway.deploy.replicas).toBeGreaterThanOrEqual(2);
-    // Gateways refuse to start without an auth service unless SKIP_AUTH=true.
-    expect(compose.services.gateway.environment.AUTH_URL).toBe("http://auth:3000");
   });
-});
 
-describe("Grafana dashboards", () => {
-  it("use only metric names the services expose", async () => {
-    const metrics = new HubMetrics();
-    const exposed = new Set<string>();
-    for (const m of await metrics.registry.getMetricsAsJSON()) {
-      exposed.add(m.name);
-      if (String(m.type) === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) exposed.add(m.name + suffix);
+  it("gives every MCPHub service an environment its own schema accepts, with the image's ENV", async () => {
+    const compose = await loadCompose(SECRETS);
+    const imageEnv = await dockerfileEnv();
+    expect(imageEnv.NODE_ENV).toBe("production");
+    for (const [name, schema] of Object.entries(SERVICE_SCHEMAS)) {
+      const env = { ...imageEnv, ...environmentOf(compose.services[name]) };
+      // The dispatcher parses the shared schema first, then the service its own.
+      const shared = envSchema.safeParse(env);
+      expect(shared.success, `${name}: ${JSON.stringify(shared.error?.issues)}`).toBe(true);
+      const own = schema.safeParse(env);
+      expect(own.success, `${name}: ${JSON.stringify(own.error?.issues)}`).toBe(true);
+      expect(env.HUB_TARGETS, name).toBe(name);
+      // One image built once, run by every service.
+      expect(compose.services[name].build, name).toBe(".");
+      expect(compose.services[name].image, name).toBe(compose.services.gateway.image);
     }
-    const dashboard = JSON.parse(await readFile(join(repoRoot, "infra/grafana/dashboards/mcphub.json"), "utf8"));
-    const used = new Set<string>();
-    for (const panel of dashboard.panels) for (const t of panel.targets) for (const m of t.expr.matchAll(/mcphub_[a-z_]+/g)) used.add(m[0]);
-    expect(used.size).toBeGreaterThan(3);
-    for (const name of used) expect(exposed, `dashboard uses ${name}`).toContain(name);
+  });
+
+  it("wires the gateways to the router, the supervisor and auth, with two replicas", async () => {
+    const compose = await loadCompose(SECRETS);
+    const gateway = environmentOf(compose.services.gateway);
+    expect(gateway.ROUTER_URL).toBe("http://router:3000");
+    expect(gateway.SUPERVISOR_URL).toBe("http://supervisor:3000");
+    expect(gateway.AUTH_URL).toBe("http://auth:3000");
+    expect(compose.services.gateway.deploy.replicas).toBeGreaterThanOrEqual(2);
+    // --scale needs replicas without fixed names or host ports.
+    expect(compose.services.gateway.container_name).toBeUndefined();
+    expect(compose.services.gateway.ports).toBeUndefined();
+  });
+
+  it("waits only on health checks that exist (the image's HEALTHCHECK or the service's own)", async () => {
+    const compose = await loadCompose(SECRETS);
+    const dockerfile = await readFile(join(repoRoot, "Dockerfile"), "utf8");
+    const imageHasHealthcheck = /^HEALTHCHECK\s+(?!NONE)/m.test(dockerfile);
+    for (const [name, svc] of Object.entries<any>(compose.services)) {
+      for (const [dep, cond] of Object.entries<any>(svc.depends_on && !Array.isArray(svc.depends_on) ? svc.depends_on : {})) {
+        if (cond.condition !== "service_healthy") continue;
+        const target = compose.services[dep];
+        const healthy = target.healthcheck !== undefined || (target.build === "." && imageHasHealthcheck);
+        expect(healthy, `${name} waits for ${dep} to be healthy, which has no health check`).toBe(true);
+      }
+    }
+  });
+
+  it("keeps state in named volumes and initialises Postgres with pgvector", async () => {
+    const compose = await loadCompose(SECRETS);
+    const named = Object.keys(compose.volumes);
+    const mounted = (svc: string) => (compose.services[svc].volumes as string[]).map((v) => v.split(":")[0]);
+    expect(named).toEqual(expect.arrayContaining(mounted("postgres").filter((v) => !v.startsWith("."))));
+    expect(mounted("postgres")).toContain("postgres-data");
+    expect(mounted("supervisor")).toContain("supervisor-data");
+    expect(mounted("supervisor")).toContain("logs");
+    expect(compose.services.postgres.image).toMatch(/^pgvector\/pgvector:pg16/);
+    const init = (compose.services.postgres.volumes as string[]).find((v) => v.endsWith(":/docker-entrypoint-initdb.d:ro"))!;
+    const sql = await readFile(join(repoRoot, init.split(":")[0]!, "01-extensions.sql"), "utf8");
+    expect(sql).toMatch(/CREATE EXTENSION IF NOT EXISTS vector/);
+  });
+
+  it("gives nginx every value its templates need, and publishes plain HTTP only on loopback", async () => {
+    const compose = await loadCompose(SECRETS);
+    const nginx = compose.services.nginx;
+    const env = environmentOf(nginx);
+    // The TLS mode script exports the certificate paths; compose sets the rest.
+    const envsh = await readFile(join(repoRoot, "infra/nginx/tls-mode.envsh"), "utf8");
+    const exported = new Set([...envsh.matchAll(/export\s+([^\n]+)/g)].flatMap((m) => [...m[1]!.matchAll(/([A-Z_]+)=/g)].map((x) => x[1]!)));
+    for (const mode of ["http", "https"]) {
+      const template = await readFile(join(repoRoot, `infra/nginx/${mode}/mcphub.conf.template`), "utf8");
+      for (const m of template.matchAll(/\$\{([A-Z_]+)\}/g)) expect(m[1] in env || exported.has(m[1]!), `${mode}: ${m[1]}`).toBe(true);
+      expect(envsh).toContain(`/etc/nginx/mcphub/${mode}`);
+    }
+    expect(nginx.volumes).toContain("./infra/nginx:/etc/nginx/mcphub:ro");
+    expect(env.MCPHUB_NGINX_DIR).toBe("/etc/nginx/mcphub");
+    const http = (nginx.ports as string[]).find((p) => p.endsWith(":80"))!;
+    expect(http).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it("has Prometheus scrape every service, gateway replicas found by DNS", async () => {
+    const compose = await loadCompose(SECRETS);
+    const prom = parse(await readFile(join(repoRoot, "infra/prometheus/prometheus.yml"), "utf8"));
+    const jobs = prom.scrape_configs as { job_name: string; dns_sd_configs?: { names: string[] }[]; static_configs?: { targets: string[] }[] }[];
+    expect(jobs.find((j) => j.dns_sd_configs?.some((d) => d.names.includes("gateway")))).toBeDefined();
+    const targets = jobs.flatMap((j) => j.static_configs?.flatMap((s) => s.targets) ?? []);
+    for (const svc of ["supervisor", "router", "auth"]) {
+      expect(targets, svc).toContain(`${svc}:3000`);
+      expect(compose.services[svc]).toBeDefined();
+    }
+    expect(prom.rule_files).toEqual(expect.arrayContaining(["alerts.yml"]));
   });
 });

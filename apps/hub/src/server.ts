@@ -1,7 +1,7 @@
 import { access, copyFile, mkdir } from "node:fs/promises";
-import { delimiter, resolve } from "node:path";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, envSchema, parseEnv } from "@mcphub/config";
+import { ConfigError, envSchema, parseEnv, stdioServerEnv } from "@mcphub/config";
 import { closeOnSignals, createLogger, runMain } from "@mcphub/observability";
 import { resolveJwtSecret } from "@mcphub/auth";
 import { buildHub } from "./app.ts";
@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL("../../../", import.meta.url));
  * HUB_TARGETS=all (the default) runs the all-in-one hub; one service's name runs that
  * service alone, so one build (and one image) serves every container of the split topology.
  */
-const SERVICES: Record<string, () => Promise<{ [name: string]: () => Promise<void> }>> = {
+const SERVICES: Record<string, () => Promise<Record<string, unknown>>> = {
   gateway: () => import("@mcphub/gateway/main"),
   supervisor: () => import("@mcphub/supervisor/main"),
   router: () => import("@mcphub/router/main"),
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       throw new ConfigError("environment", [`HUB_TARGETS: "${target}" is not a service; use "all" (everything in one process) or one of ${Object.keys(SERVICES).join(", ")}`]);
     }
     const mod = await load();
+    // A service's main module exports its run function (and may export its env schema beside it).
     const run = Object.values(mod).find((v): v is () => Promise<void> => typeof v === "function");
     return run!();
   }
@@ -40,13 +41,7 @@ async function main(): Promise<void> {
   }
   const dataDir = resolve(env.DATA_DIR);
   await mkdir(dataDir, { recursive: true });
-  const hubEnv = {
-    ...process.env,
-    // Settings may say ${DATA_DIR} for files a server keeps (the example's memory graph).
-    DATA_DIR: dataDir,
-    // Servers installed with the hub (the example's) can be named by their bin; the user's PATH comes first.
-    PATH: [process.env.PATH, `${root}node_modules/.bin`].filter(Boolean).join(delimiter),
-  };
+  const hubEnv = stdioServerEnv(process.env, root, dataDir);
   if (env.SKIP_AUTH) logger.warn("SKIP_AUTH=true: every endpoint is open, without credentials; use it only on a trusted machine");
   else if (env.NODE_ENV === "production" && (env.JWT_SECRET ?? "").length < 32) {
     throw new ConfigError("environment", ["JWT_SECRET: must be set to at least 32 characters when NODE_ENV=production"]);

@@ -1,6 +1,7 @@
 import Fastify from "fastify";
 import { hostname } from "node:os";
-import { parseEnv, splitServiceEnvSchema } from "@mcphub/config";
+import { fileURLToPath } from "node:url";
+import { parseEnv, splitServiceEnvSchema, stdioServerEnv } from "@mcphub/config";
 import { AuditProducer, RedisBus } from "@mcphub/bus";
 import { Redis } from "ioredis";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
@@ -12,6 +13,9 @@ import { SettingsService } from "./settings.service.ts";
 import { CachingAuthenticator, RemoteAuthenticator } from "@mcphub/service-clients";
 import { SupervisorService } from "./supervisor.service.ts";
 
+// src/ (from source) and apps/hub/dist/ (the bundle) both sit two levels below the project root.
+const projectRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
 /** The supervisor as its own process: upstream connections, catalog, settings, /internal API. */
 export async function runSupervisor(): Promise<void> {
   const env = parseEnv(splitServiceEnvSchema, process.env);
@@ -22,7 +26,8 @@ export async function runSupervisor(): Promise<void> {
   const supervisor = new SupervisorService({
     initTimeoutMs: env.INIT_TIMEOUT,
     requestTimeoutMs: env.REQUEST_TIMEOUT,
-    hubEnv: process.env,
+    // The same PATH and DATA_DIR as the all-in-one hub gives its stdio servers.
+    hubEnv: stdioServerEnv(process.env, projectRoot, env.DATA_DIR),
     logger,
     metrics,
     bus,
@@ -33,13 +38,17 @@ export async function runSupervisor(): Promise<void> {
 
   const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);
-  await app.register(metricsPlugin, { metrics });
   const remoteAuth = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
   const authenticator = remoteAuth && new CachingAuthenticator(remoteAuth);
   if (!authenticator) logger.warn("no AUTH_URL (or SKIP_AUTH=true): the settings API is open to anyone who can reach this service");
   const auditRedis = new Redis(env.REDIS_URL, { connectionName: `${replica}-audit`, maxRetriesPerRequest: null });
   auditRedis.on("error", (err) => logger.warn({ err: err.message }, "audit stream connection error"));
-  await app.register(supervisorApp, { supervisor, settings, basePath: "", authenticator, audit: new AuditProducer(auditRedis, env.AUDIT_STREAM) });
+  const audit = new AuditProducer(auditRedis, env.AUDIT_STREAM);
+  // BASE_PATH prefixes the public routes as in the all-in-one hub; /internal stays at the root for peers.
+  await app.register(async (scoped) => {
+    await scoped.register(metricsPlugin, { metrics });
+    await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH, authenticator, audit });
+  }, { prefix: env.BASE_PATH });
   await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
   app.addHook("onClose", async () => {
     settings.stop();

@@ -1,0 +1,291 @@
+import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { Page } from "playwright-core";
+import { startHub, text, type TestHub } from "../../hub/test/helpers/hub.ts";
+import { MEMORY_JS, upstream } from "../../hub/test/helpers/servers.ts";
+import { buildDashboard, launchBrowser, screenshotter, type TestBrowser } from "./helpers/browser.ts";
+
+// The whole dashboard against a real all-in-one hub (auth, PGlite, real upstream servers)
+// in real Chromium: every step waits for what the page shows, never for time.
+
+const ADMIN_PASSWORD = "dashboard-admin-password";
+let hub: TestHub;
+let browser: TestBrowser;
+let page: Page;
+let dist: string;
+let shots: Awaited<ReturnType<typeof screenshotter>>;
+
+beforeAll(async () => {
+  dist = await buildDashboard();
+  hub = await startHub({ mcpServers: { everything: upstream.everything() } }, { database: true, adminPassword: ADMIN_PASSWORD, dashboardDir: dist });
+  browser = await launchBrowser();
+  page = browser.page;
+  shots = await screenshotter("hub");
+  console.log(`dashboard screenshots: ${shots.dir}`);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await hub?.close();
+  if (dist) await rm(dist, { recursive: true, force: true });
+});
+
+async function mcpClient(url: string, key: string): Promise<Client> {
+  const client = new Client({ name: "dashboard-test", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+  return client;
+}
+
+const nav = (name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true });
+const row = (attr: string, value: string) => page.locator(`tr[${attr}="${value}"]`);
+let apiKey = "";
+
+describe.sequential("dashboard", () => {
+  it("is served at the root: the page never cached, hashed assets for good, deep links land in the app, API paths stay the API's", async () => {
+    const index = await fetch(`${hub.base}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get("cache-control")).toBe("no-cache");
+    const html = await index.text();
+    const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeTruthy();
+    const js = await fetch(`${hub.base}/${asset}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get("cache-control")).toContain("immutable");
+    expect(js.headers.get("content-type")).toContain("javascript");
+
+    const deep = await fetch(`${hub.base}/servers/everything`);
+    expect(deep.status).toBe(200);
+    expect(deep.headers.get("cache-control")).toBe("no-cache");
+    expect(await deep.text()).toBe(html);
+
+    expect((await fetch(`${hub.base}/assets/missing-0000.js`)).status).toBe(404);
+    const api = await fetch(`${hub.base}/api/no-such-route`);
+    expect(api.status).toBe(404);
+    expect(api.headers.get("content-type")).toContain("application/json");
+    expect((await fetch(`${hub.base}/api/health`)).status).toBe(200);
+    expect((await fetch(`${hub.base}/metrics`)).headers.get("content-type")).toContain("text/plain");
+  });
+
+  it("signs in (a wrong password is refused on the page), says how to find the first password, and survives a reload", async () => {
+    await page.goto(`${hub.base}/`);
+    await expect.poll(() => page.getByText("FIRST START").count()).toBeGreaterThan(0);
+    await shots.shoot(page, "signin");
+    await page.getByLabel("User name").fill("admin");
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "wrong user name or password" }).waitFor();
+
+    await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await page.getByTestId("servers-total").filter({ hasText: "1" }).waitFor();
+
+    await page.reload();
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await shots.shoot(page, "overview");
+  });
+
+  it("lists the servers with their live state, tools and protocol revision", async () => {
+    await nav("Servers").click();
+    const everything = row("data-server", "everything");
+    await everything.getByText("ready").waitFor();
+    expect(Number(await everything.locator(".tool-count").textContent())).toBeGreaterThan(0);
+    await everything.getByText(/^20\d\d-\d\d-\d\d$/).waitFor();
+  });
+
+  it("adds server-memory through the form: a bad timeout is shown at its field with nothing typed lost, then it connects", async () => {
+    await page.getByRole("link", { name: "Add server" }).click();
+    await page.getByLabel("Name").fill("memory");
+    await page.getByLabel("Command").fill(process.execPath);
+    await page.getByLabel("Arguments (one per line)").fill(MEMORY_JS);
+    await page.getByLabel(/^Environment/).fill(`MEMORY_FILE_PATH=${join(hub.dir, "memory.jsonl")}`);
+    await page.getByLabel(/^Timeout/).fill("-5");
+    await page.getByRole("button", { name: "Add server" }).click();
+    // The API's reason, at the field that caused it.
+    await page.locator("#timeout-error").filter({ hasText: "Too small" }).waitFor();
+    expect(await page.getByLabel("Name").inputValue()).toBe("memory");
+    expect(await page.getByLabel("Command").inputValue()).toBe(process.execPath);
+
+    await page.getByLabel(/^Timeout/).fill("20000");
+    await page.getByRole("button", { name: "Add server" }).click();
+    await page.getByRole("heading", { name: "memory", exact: true }).waitFor();
+    // Live: it goes from connecting to ready without a reload, and its tools appear.
+    await page.locator(".title-row .badge").filter({ hasText: "ready" }).waitFor();
+    await page.locator('li[data-tool="read_graph"]').waitFor();
+    await shots.shoot(page, "server-detail");
+    expect(hub.hub.supervisor.status().find((s) => s.name === "memory")?.state).toBe("ready");
+  });
+
+  it("creates an API key shown once, with a copy button", async () => {
+    await nav("API keys").click();
+    await page.getByLabel("Name").fill("test client");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const shown = page.getByTestId("new-key");
+    await shown.waitFor();
+    apiKey = (await shown.textContent())!.trim();
+    expect(apiKey).toMatch(/^mcphub_/);
+    await page.getByRole("button", { name: "Copy key" }).waitFor();
+    await row("data-key", "test client").waitFor();
+    await shots.shoot(page, "keys");
+    // Once: a reload shows the key's prefix, never the key.
+    await page.reload();
+    await row("data-key", "test client").waitFor();
+    expect(await page.getByText(apiKey).count()).toBe(0);
+  });
+
+  it("disables a tool and overrides a description: MCP clients see both", async () => {
+    await nav("Servers").click();
+    await page.getByRole("link", { name: "memory", exact: true }).click();
+    const readGraph = page.locator('li[data-tool="read_graph"]');
+    await readGraph.getByLabel("Enable tool read_graph").click();
+    await page.locator('li[data-tool="read_graph"].off').waitFor();
+
+    const createEntities = page.locator('li[data-tool="create_entities"]');
+    await createEntities.getByRole("button", { name: "Edit description of create_entities" }).click();
+    await createEntities.getByLabel("Description clients see for create_entities").fill("Adds people and things to the notes graph");
+    await createEntities.getByRole("button", { name: "Save description" }).click();
+    await createEntities.getByText("overridden").waitFor();
+
+    const client = await mcpClient(`${hub.base}/mcp`, apiKey);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.find((t) => t.name === "memory-read_graph")).toBeUndefined();
+      expect(tools.find((t) => t.name === "memory-create_entities")?.description).toBe("Adds people and things to the notes graph");
+      const refused = await client.callTool({ name: "memory-read_graph", arguments: {} }).then(
+        (r) => JSON.stringify(r),
+        (err: Error) => err.message,
+      );
+      expect(refused).toMatch(/disabled/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("tries a tool with a form made from its input schema and shows the result", async () => {
+    await nav("Servers").click();
+    await page.getByRole("link", { name: "everything", exact: true }).click();
+    const echo = page.locator('li[data-tool="echo"]');
+    await echo.getByRole("button", { name: "Try" }).click();
+    await echo.getByRole("button", { name: "Call echo" }).click();
+    // A required argument left empty is named at its field before anything is sent.
+    await echo.getByRole("alert").filter({ hasText: "is required" }).waitFor();
+    await echo.getByLabel("message (required)").fill("hello from the browser");
+    await echo.getByRole("button", { name: "Call echo" }).click();
+    await echo.locator(".result").getByText("hello from the browser").waitFor();
+    await shots.shoot(page, "try-tool");
+  });
+
+  it("creates a group of picked tools: a key calls through its endpoint", async () => {
+    await nav("Groups").click();
+    await page.getByRole("button", { name: "New group" }).click();
+    const form = page.getByRole("form", { name: "New group" });
+    await form.getByLabel(/^Id/).fill("bad id");
+    await form.getByLabel("Name").fill("Notes");
+    await form.getByText("memory", { exact: true }).click();
+    await form.getByRole("button", { name: "Create group" }).click();
+    await form.locator(".field-error").filter({ hasText: "whitespace" }).waitFor();
+    await form.getByLabel(/^Id/).fill("notes");
+    await form.getByText("only some tools").click();
+    await form.getByRole("group", { name: "Tools of memory" }).getByText("create_entities").click();
+    await form.getByRole("button", { name: "Create group" }).click();
+    const card = page.locator('li[data-group="notes"]');
+    await card.getByText(`${hub.base}/mcp/notes`).waitFor();
+    await shots.shoot(page, "groups");
+
+    const client = await mcpClient(`${hub.base}/mcp/notes`, apiKey);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(["memory-create_entities"]);
+      const result = await client.callTool({ name: "memory-create_entities", arguments: { entities: [{ name: "Ada", entityType: "person", observations: ["wrote the first program"] }] } });
+      expect(text(result)).toContain("Ada");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("finds these actions on the audit page, filtered, and new entries appear without a reload", async () => {
+    await nav("Audit log").click();
+    await row("data-action", "server.create").first().waitFor();
+    await row("data-action", "group.create").first().waitFor();
+    await row("data-action", "apikey.create").first().waitFor();
+    await page.getByLabel("Action").fill("tool.call");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await row("data-action", "tool.call").first().waitFor();
+    await expect.poll(() => row("data-action", "server.create").count()).toBe(0);
+    const before = await row("data-action", "tool.call").count();
+
+    const client = await mcpClient(`${hub.base}/mcp`, apiKey);
+    try {
+      await client.callTool({ name: "everything-echo", arguments: { message: "live" } });
+    } finally {
+      await client.close();
+    }
+    await expect.poll(() => row("data-action", "tool.call").count(), { timeout: 15_000 }).toBe(before + 1);
+
+    await page.getByLabel("From").fill("2999-01-01T00:00");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.getByText("No entries.").waitFor();
+    await shots.shoot(page, "audit");
+  });
+
+  it("disables, re-enables and deletes a server from the list", async () => {
+    await nav("Servers").click();
+    const memory = row("data-server", "memory");
+    await memory.getByLabel("Enable memory").click();
+    await memory.getByText("disabled").waitFor();
+    await memory.getByLabel("Enable memory").click();
+    await memory.getByText("ready").waitFor();
+    await shots.shoot(page, "servers");
+    await memory.getByRole("button", { name: "Delete" }).click();
+    await memory.getByRole("button", { name: "Delete memory" }).click();
+    await expect.poll(() => memory.count()).toBe(0);
+    expect(hub.hub.supervisor.status().some((s) => s.name === "memory")).toBe(false);
+  });
+
+  it("a user who is not an admin sees no admin pages, and the API refuses them", async () => {
+    await nav("Users").click();
+    const form = page.getByRole("form", { name: "New user" });
+    await form.getByLabel("User name").fill("bob");
+    await form.getByLabel("Password").fill("short");
+    await form.getByRole("button", { name: "Create user" }).click();
+    await form.locator("#new-password-error").filter({ hasText: "at least 8" }).waitFor();
+    await form.getByLabel("Password").fill("bob-password-1");
+    await form.getByRole("button", { name: "Create user" }).click();
+    await row("data-user", "bob").waitFor();
+    await shots.shoot(page, "users");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("User name").fill("bob");
+    await page.getByLabel("Password").fill("bob-password-1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await nav("API keys").waitFor();
+    for (const admin of ["Servers", "Groups", "Users"]) expect(await nav(admin).count()).toBe(0);
+    // A deep link to an admin page is not there either.
+    await page.goto(`${hub.base}/servers`);
+    await page.getByRole("heading", { name: "Not found" }).waitFor();
+
+    const login = await fetch(`${hub.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: "bob-password-1" }) });
+    const { token } = (await login.json()) as { token: string };
+    const refused = await fetch(`${hub.base}/api/servers`, { headers: { authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(403);
+  });
+
+  it("a changed password ends the other sessions: the page asks to sign in again", async () => {
+    const login = await fetch(`${hub.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: "bob-password-1" }) });
+    const { token } = (await login.json()) as { token: string };
+    const changed = await fetch(`${hub.base}/api/auth/password`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ currentPassword: "bob-password-1", newPassword: "bob-password-2" }),
+    });
+    expect(changed.status).toBe(200);
+    // The overview polls: its next request is refused and the page signs out.
+    await nav("Overview").click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor({ timeout: 15_000 });
+    await page.getByText("Your session ended").waitFor();
+  });
+});

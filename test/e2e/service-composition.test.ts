@@ -1,0 +1,80 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitUntil } from "../../apps/hub/test/helpers/hub.ts";
+import { freshDatabase } from "../helpers/postgres.ts";
+import { startService, type ServiceProcess } from "../helpers/processes.ts";
+
+/**
+ * A split service starts as the all-in-one hub does: the supervisor finds the stdio servers
+ * shipped with the hub by their bin and mounts its routes under BASE_PATH; a gateway answers
+ * /api/health/ready from what it depends on.
+ */
+const TOKEN = "service-composition-token-0123456789";
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+// The test runner puts node_modules/.bin on PATH; a container's PATH would not have it.
+const BARE_PATH = (process.env.PATH ?? "").split(delimiter).filter((p) => !p.includes("node_modules")).join(delimiter);
+
+let dir: string;
+let supervisor: ServiceProcess;
+let gateway: ServiceProcess;
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mcphub-composition-"));
+  const settingsPath = join(dir, "mcp_settings.json");
+  // As in mcp_settings.example.json: the server named by its bin, not by a path.
+  await writeFile(settingsPath, JSON.stringify({ mcpServers: { everything: { type: "stdio", command: "mcp-server-everything", args: ["stdio"] } } }));
+  database = await freshDatabase("composition");
+  supervisor = await startService("supervisor", {
+    INTERNAL_TOKEN: TOKEN,
+    REDIS_URL,
+    MCPHUB_SETTING_PATH: settingsPath,
+    DATABASE_URL: database.url,
+    DATA_DIR: join(dir, "data"),
+    BASE_PATH: "/hub",
+    SKIP_AUTH: "true",
+    PATH: BARE_PATH,
+  });
+  gateway = await startService("gateway", { INTERNAL_TOKEN: TOKEN, REDIS_URL, SUPERVISOR_URL: supervisor.url, SKIP_AUTH: "true" });
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([gateway, supervisor].filter(Boolean).map((s) => s.stop()));
+  await database?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("a supervisor of its own", () => {
+  it("runs a stdio server named by the bin shipped with the hub, with no node_modules on PATH", async () => {
+    await waitUntil(async () => {
+      const health = (await (await fetch(`${supervisor.url}/hub/api/health`)).json()) as { servers: { name: string; state: string }[] };
+      return health.servers.some((s) => s.name === "everything" && s.state === "ready");
+    }, 20_000, "everything ready in the supervisor");
+  });
+
+  it("serves its public routes under BASE_PATH and keeps /internal at the root for its peers", async () => {
+    expect((await fetch(`${supervisor.url}/hub/api/servers`)).status).toBe(200);
+    expect((await fetch(`${supervisor.url}/hub/api/health/ready`)).status).toBe(200);
+    expect((await fetch(`${supervisor.url}/api/servers`)).status).toBe(404);
+    expect((await fetch(`${supervisor.url}/hub/metrics`)).status).toBe(200);
+    const internal = await fetch(`${supervisor.url}/internal/catalog`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(internal.status).toBe(200);
+  });
+});
+
+describe("a gateway of its own", () => {
+  it("is ready while Redis and the supervisor answer, and says which check fails when one does not", async () => {
+    const ready = await fetch(`${gateway.url}/api/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: "ready", checks: { redis: true, supervisor: true } });
+
+    await supervisor.stop();
+    const degraded = await fetch(`${gateway.url}/api/health/ready`);
+    expect(degraded.status).toBe(503);
+    expect(await degraded.json()).toMatchObject({ status: "degraded", checks: { redis: true, supervisor: false } });
+    // Liveness does not depend on peers: the replica itself is fine.
+    expect((await fetch(`${gateway.url}/api/health`)).status).toBe(200);
+  });
+});
