@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { AuditSink, AuthenticatorPort } from "@mcphub/contracts";
 import { restErrorHandler } from "@mcphub/observability";
 import { settingsOpenApi } from "./openapi.ts";
+import { serverToolsRoutes } from "./server-tools.routes.ts";
 import { settingsRoutes } from "./settings.routes.ts";
 import type { SettingsService } from "./settings.service.ts";
 import type { SupervisorService } from "./supervisor.service.ts";
@@ -35,4 +36,5 @@ export default async function supervisorApp(app: FastifyInstance, deps: Supervis
   const doc = settingsOpenApi(deps.basePath);
   app.get("/api/docs", async () => doc);
   await app.register(settingsRoutes, deps);
+  await app.register(serverToolsRoutes, deps);
 }

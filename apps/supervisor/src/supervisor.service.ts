@@ -97,6 +97,17 @@ export class SupervisorService implements SupervisorPort {
     });
   }
 
+  /**
+   * What a server lists as it sent it, disabled tools and original descriptions included
+   * (the management view; clients see the catalog). Undefined for an unknown server.
+   */
+  upstreamLists(name: string): { tools: McpObject[]; prompts: McpObject[]; resources: unknown[] } | undefined {
+    const entry = this.servers.get(name);
+    if (!entry) return undefined;
+    const lists = entry.conn?.lists;
+    return { tools: lists?.tools ?? [], prompts: lists?.prompts ?? [], resources: lists?.resources ?? [] };
+  }
+
   async call(call: UpstreamCall): Promise<Record<string, unknown>> {
     const entry = this.servers.get(call.server);
     if (!entry) throw new McpCallError(JsonRpcCode.InvalidParams, `unknown server "${call.server}"`);

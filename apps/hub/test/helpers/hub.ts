@@ -32,6 +32,8 @@ export interface StartOptions {
   adminPassword?: string;
   /** Wait until these servers are ready (default: every enabled server in the settings). */
   waitFor?: string[];
+  /** The built dashboard to serve at the root (default: the hub's, apps/dashboard/dist). */
+  dashboardDir?: string | false;
 }
 
 /** Starts the all-in-one hub on a free loopback port with the given settings file content (or a function of the test directory). */
@@ -59,6 +61,7 @@ export async function startHub(
     auth: opts.adminPassword ? { jwtSecret: "test-secret-for-session-tokens-0123456789", adminPassword: opts.adminPassword } : false,
     minBackoffMs: opts.minBackoffMs ?? 100,
     maxBackoffMs: opts.maxBackoffMs ?? 1000,
+    ...(opts.dashboardDir !== undefined && { dashboardDir: opts.dashboardDir }),
   });
   await hub.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = hub.app.server.address() as AddressInfo;
