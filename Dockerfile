@@ -10,6 +10,7 @@ RUN npm install -g pnpm@10.34.9
 # Manifests first, so the dependency layer is reused while only sources change.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY apps/auth/package.json apps/auth/
+COPY apps/dashboard/package.json apps/dashboard/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/hub/package.json apps/hub/
 COPY apps/router/package.json apps/router/
@@ -21,9 +22,11 @@ COPY packages/db/package.json packages/db/
 COPY packages/observability/package.json packages/observability/
 COPY packages/service-clients/package.json packages/service-clients/
 COPY tools/conformance/package.json tools/conformance/
-RUN pnpm install --frozen-lockfile --filter "mcphub" --filter "@mcphub/hub..."
+RUN pnpm install --frozen-lockfile --filter "mcphub" --filter "@mcphub/hub..." --filter "@mcphub/dashboard"
 COPY . .
+# The hub serves the dashboard's build from apps/dashboard/dist, beside its own bundle.
 RUN pnpm --filter @mcphub/hub build \
+ && pnpm --filter @mcphub/dashboard build \
  && infra/scripts/runtime-tree.sh /out
 
 FROM ${NODE_IMAGE} AS runtime

@@ -8,9 +8,12 @@ import { build } from "esbuild";
 
 const EXTERNAL = ["@electric-sql/pglite", "@electric-sql/pglite-pgvector"];
 
+// MCPHUB_BUILD_OUT: another directory than dist/ (a test building beside a running cluster).
+const outDir = process.env.MCPHUB_BUILD_OUT ?? "dist";
+
 await build({
   entryPoints: ["src/server.ts"],
-  outfile: "dist/server.js",
+  outfile: `${outDir}/server.js`,
   bundle: true,
   platform: "node",
   target: "node20",
@@ -29,5 +32,5 @@ await build({
 // The database migrations travel with the bundle (packages/db finds them beside it).
 const pkg = JSON.parse(await readFile("package.json", "utf8"));
 if (pkg.dependencies?.["@mcphub/db"]) {
-  await cp("../../packages/db/migrations", "dist/migrations", { recursive: true });
+  await cp("../../packages/db/migrations", `${outDir}/migrations`, { recursive: true });
 }

@@ -6,17 +6,25 @@
 #   node_modules/             production dependencies, installed from the lockfile in npm's
 #                             flat layout (real directories, no links into a pnpm store), with
 #                             .bin holding the stdio servers the hub ships (mcp-server-everything…)
+#   apps/dashboard/dist/      the dashboard's build, when it was built (the hub serves it)
 #   mcp_settings.example.json copied to the settings path on first start
 # The role of `pnpm deploy`, for a bundle: the same lockfile, without the workspace packages'
 # own copies of what the bundle already contains. Used by the Dockerfile and its test.
 #
 #   infra/scripts/runtime-tree.sh OUT [--offline]
+# MCPHUB_BUNDLE_DIR: the built bundle, if not apps/hub/dist.
 set -eu
 out="${1:?usage: runtime-tree.sh OUT [--offline]}"
-offline="${2:-}"
+offline=""
+case "${2:-}" in
+  "") ;;
+  --offline) offline=1 ;;
+  *) echo "runtime-tree: unknown option $2 (only --offline)" >&2; exit 2 ;;
+esac
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-if [ ! -f "$root/apps/hub/dist/server.js" ]; then
-  echo "runtime-tree: $root/apps/hub/dist/server.js is missing; run pnpm --filter @mcphub/hub build first" >&2
+bundle="${MCPHUB_BUNDLE_DIR:-$root/apps/hub/dist}"
+if [ ! -f "$bundle/server.js" ]; then
+  echo "runtime-tree: $bundle/server.js is missing; run pnpm --filter @mcphub/hub build first" >&2
   exit 1
 fi
 if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then
@@ -38,6 +46,12 @@ pnpm install --frozen-lockfile --prod --ignore-scripts --config.node-linker=hois
 mkdir -p "$out/apps/hub"
 # -a keeps .bin's relative links.
 cp -a "$stage/node_modules" "$out/node_modules"
-cp -a "$root/apps/hub/dist" "$out/apps/hub/dist"
+cp -a "$bundle" "$out/apps/hub/dist"
+if [ -f "$root/apps/dashboard/dist/index.html" ]; then
+  mkdir -p "$out/apps/dashboard"
+  cp -a "$root/apps/dashboard/dist" "$out/apps/dashboard/dist"
+else
+  echo "runtime-tree: no dashboard build (apps/dashboard/dist); the tree serves the API only" >&2
+fi
 cp "$root/mcp_settings.example.json" "$out/"
 echo "runtime-tree: $(du -sh "$out" | cut -f1) in $out" >&2
