@@ -10,6 +10,7 @@ import { McpAuth } from "./mcp-auth.ts";
 import { originGuard } from "./origin-guard.ts";
 import { McpDispatcher } from "./mcp-dispatcher.ts";
 import { SmartSearcher } from "./smart-tools.ts";
+import { DEFAULT_STREAM_BUFFER_BYTES, SseStream } from "./sse-stream.ts";
 import { MemorySessionStore, type SessionStore } from "./session.store.ts";
 import type { GatewayCore } from "./session-lifecycle.ts";
 import { registerStreamableHttp } from "./streamable-http.routes.ts";
@@ -36,10 +37,13 @@ export interface GatewayDeps {
   sessionIdleMs?: number;
   /** Tool search for `/mcp/$smart`: the router in process, or its HTTP client (ROUTER_URL). */
   router?: RouterPort;
+  /** Unread bytes a client's stream may hold before the client is dropped (MAX_STREAM_BUFFER_BYTES). */
+  streamBufferBytes?: number;
 }
 
 /** The MCP endpoints: Streamable HTTP at /mcp[/:target], legacy SSE at /sse[/:target] + /messages. */
 export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
+  SseStream.bufferLimitBytes = deps.streamBufferBytes ?? DEFAULT_STREAM_BUFFER_BYTES;
   const views = new CatalogViews();
   const smart = deps.router ? new SmartSearcher(deps.router, deps.logger, deps.audit) : undefined;
   const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger, deps.audit, smart);

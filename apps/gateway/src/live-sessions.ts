@@ -7,7 +7,7 @@ import type { JsonRpcId } from "./jsonrpc.ts";
 import type { ClientSession } from "./mcp-dispatcher.ts";
 import { ResourceSubscriptions } from "./resource-subscriptions.ts";
 import type { SessionRecord, SessionStore } from "./session.store.ts";
-import type { SseStream } from "./sse-stream.ts";
+import { SseStream } from "./sse-stream.ts";
 
 const LIST_CHANGED = {
   tools: '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}',
@@ -111,6 +111,9 @@ export class LiveSessions {
     const view = this.viewFor(session.targetName, session.servers);
     if (view) this.seen.set(session.id, { targetName: session.targetName, servers: session.servers, ...view.signature });
     stream.onClose(() => {
+      if (stream.dropped) {
+        this.logger.warn({ sessionId: session.id, transport: session.transport, limitBytes: SseStream.bufferLimitBytes }, "client stopped reading its stream: dropped it (MAX_STREAM_BUFFER_BYTES)");
+      }
       if (this.streams.get(session.id) === stream) {
         this.streams.delete(session.id);
         this.seen.delete(session.id);

@@ -2,7 +2,7 @@ import Fastify from "fastify";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { parseEnv, splitServiceEnvSchema } from "@mcphub/config";
-import { AuditProducer, RedisBus } from "@mcphub/bus";
+import { AuditProducer, logAuditSpool, RedisBus } from "@mcphub/bus";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
@@ -36,7 +36,8 @@ export async function runGateway(): Promise<void> {
   // Without ROUTER_URL the smart-routing endpoints answer that search is unavailable here.
   const router = env.ROUTER_URL ? new RemoteRouter({ url: env.ROUTER_URL, token: env.INTERNAL_TOKEN }) : undefined;
   if (!router) logger.warn("ROUTER_URL is not set: /mcp/$smart cannot search tools on this replica");
-  const audit = new AuditProducer(redis, env.AUDIT_STREAM);
+  // Spooled locally while Redis is away (bounded), so a blip loses no audit event.
+  const audit = new AuditProducer(redis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger) });
 
   const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
   tagReplica(app, replica);
@@ -63,6 +64,7 @@ export async function runGateway(): Promise<void> {
       logger,
       basePath: env.BASE_PATH,
       bodyLimit: env.MAX_BODY_BYTES,
+      streamBufferBytes: env.MAX_STREAM_BUFFER_BYTES,
       router,
     });
     if (router) await scoped.register(smartRoutingApi, { router, supervisor, authenticator, audit, logger });

@@ -1,11 +1,24 @@
 import type { ServerResponse } from "node:http";
 
+/** How many unread bytes a stream may hold for its client by default (MAX_STREAM_BUFFER_BYTES). */
+export const DEFAULT_STREAM_BUFFER_BYTES = 8 * 1024 * 1024;
+
 /**
  * One server-sent-events stream on a hijacked response. Writes never throw: a client
  * that went away just makes `closed` true and `onClose` listeners run once.
+ *
+ * Bounded: a client that stops reading would otherwise make the hub hold every message it is
+ * sent. While the bytes it has not read stay under the limit, the socket's buffer absorbs the
+ * pause; once a message finds more than that still waiting, the client is dropped (the
+ * connection closed, `dropped` set, the unread messages freed). A single large message to a
+ * client that keeps up always goes through: the check is on what was already waiting.
  */
 export class SseStream {
+  /** Set once per process from the gateway's settings. */
+  static bufferLimitBytes = DEFAULT_STREAM_BUFFER_BYTES;
   closed = false;
+  /** The client was dropped for not reading (see the class comment). */
+  dropped = false;
   private readonly closeListeners: (() => void)[] = [];
   private keepAlive: NodeJS.Timeout | undefined;
 
@@ -48,6 +61,13 @@ export class SseStream {
 
   private write(chunk: string): void {
     if (this.closed) return;
+    if (this.res.writableLength > SseStream.bufferLimitBytes) {
+      this.dropped = true;
+      // destroy, not end: end would wait behind the unread bytes and keep them in memory.
+      this.res.destroy();
+      this.markClosed();
+      return;
+    }
     this.res.write(chunk);
   }
 

@@ -146,6 +146,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       logger,
       basePath: env.BASE_PATH,
       bodyLimit: env.MAX_BODY_BYTES,
+      streamBufferBytes: env.MAX_STREAM_BUFFER_BYTES,
       sessionIdleMs: opts.sessionIdleMs,
       skipAuth: !opts.auth,
       authenticator,

@@ -37,6 +37,8 @@ export const envSchema = z.object({
   REQUEST_TIMEOUT: milliseconds(60_000),
   /** Largest accepted JSON-RPC body; larger ones get 413. */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  /** Unread bytes a client's SSE stream may hold; a client further behind is dropped. */
+  MAX_STREAM_BUFFER_BYTES: z.coerce.number().int().positive().default(8 * 1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_FILE: z.string().optional(),
   HUB_TARGETS: z.string().default("all"),
