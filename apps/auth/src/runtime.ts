@@ -6,7 +6,7 @@ import type { Logger } from "@mcphub/observability";
 import type { AuditSink } from "@mcphub/contracts";
 import { auditMetrics } from "./audit-metrics.ts";
 import { AuditConsumer } from "./audit.consumer.ts";
-import { AUDIT_STREAM, AuditProducer } from "@mcphub/bus";
+import { AUDIT_STREAM, AuditProducer, logAuditSpool } from "@mcphub/bus";
 import { DirectAuditSink } from "./audit.producer.ts";
 import { AuditRepository } from "./audit.repository.ts";
 import { AuditRetention } from "./audit.retention.ts";
@@ -73,7 +73,7 @@ export function createAuthRuntime(opts: AuthRuntimeOptions): AuthRuntime {
   if (opts.redisUrl) {
     redis = new Redis(opts.redisUrl, { connectionName: `${opts.replica}-auth`, retryStrategy: (times) => Math.min(50 * 2 ** times, 2000) });
     redis.on("error", (err) => logger.warn({ err }, "auth: redis error"));
-    audit = new AuditProducer(redis, stream);
+    audit = new AuditProducer(redis, stream, { onSpool: logAuditSpool(logger) });
     limiter = new RedisLoginLimiter(redis, opts.limits, `${opts.redisPrefix ?? "mcphub:"}login-failures:`);
     if (opts.consumeAudit ?? true) {
       consumer = new AuditConsumer({

@@ -2,7 +2,7 @@ import Fastify from "fastify";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseEnv, splitServiceEnvSchema, stdioServerEnv } from "@mcphub/config";
-import { AuditProducer, RedisBus } from "@mcphub/bus";
+import { AuditProducer, logAuditSpool, RedisBus } from "@mcphub/bus";
 import { Redis } from "ioredis";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import supervisorApp from "./app.ts";
@@ -43,7 +43,7 @@ export async function runSupervisor(): Promise<void> {
   if (!authenticator) logger.warn("no AUTH_URL (or SKIP_AUTH=true): the settings API is open to anyone who can reach this service");
   const auditRedis = new Redis(env.REDIS_URL, { connectionName: `${replica}-audit`, maxRetriesPerRequest: null });
   auditRedis.on("error", (err) => logger.warn({ err: err.message }, "audit stream connection error"));
-  const audit = new AuditProducer(auditRedis, env.AUDIT_STREAM);
+  const audit = new AuditProducer(auditRedis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger) });
   // BASE_PATH prefixes the public routes as in the all-in-one hub; /internal stays at the root for peers.
   await app.register(async (scoped) => {
     await scoped.register(metricsPlugin, { metrics });
