@@ -66,6 +66,8 @@ export interface CatalogView {
   target: Target;
   /** Servers in this target (configured, ready or not), with the tools picked from each. */
   members: Map<string, "all" | Set<string>>;
+  /** Servers of the target that the caller's key scope leaves out: refused as if they did not exist. */
+  hidden: ReadonlySet<string>;
   tools: Map<string, Routed>;
   prompts: Map<string, Routed>;
   /** Resource URI → server. */
@@ -86,7 +88,9 @@ export interface CatalogView {
 /** `servers`, when given, limits the view to those servers (an API key's scope). */
 export function buildView(snap: CatalogSnapshot, target: Target, servers?: readonly string[]): CatalogView {
   const members = targetMembers(snap, target);
-  if (servers) for (const name of [...members.keys()]) if (!servers.includes(name)) members.delete(name);
+  // Servers an API key's scope hides: to that key they do not exist (calls to them read as unknown names).
+  const hidden = new Set<string>();
+  if (servers) for (const name of [...members.keys()]) if (!servers.includes(name)) members.delete(name), hidden.add(name);
   const prefixed = target.kind !== "server";
   const sep = snap.nameSeparator;
   const tools = new Map<string, Routed>();
@@ -138,6 +142,7 @@ export function buildView(snap: CatalogSnapshot, target: Target, servers?: reado
   return {
     target,
     members,
+    hidden,
     tools,
     prompts,
     resources,

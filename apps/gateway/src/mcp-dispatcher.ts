@@ -318,7 +318,8 @@ export class McpDispatcher {
     const routed = ctx.view.tools.get(name);
     if (routed) return routed;
     const owner = this.splitName(name, ctx);
-    if (owner) {
+    // A server the caller's key may not use gets the answer a name that exists nowhere gets.
+    if (owner && !ctx.view.hidden.has(owner.server)) {
       const { server, inner } = owner;
       const info = ctx.snap.configured[server]!;
       // The tool label takes only names the hub knows (listed by the server, or disabled in
@@ -342,7 +343,7 @@ export class McpDispatcher {
     const routed = ctx.view.prompts.get(name);
     if (routed) return routed;
     const owner = this.splitName(name, ctx);
-    if (owner) {
+    if (owner && !ctx.view.hidden.has(owner.server)) {
       const refuse = (why: string): never => {
         throw new McpCallError(JsonRpcCode.InvalidParams, why, undefined, "refused");
       };

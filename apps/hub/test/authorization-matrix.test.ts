@@ -1,4 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -216,6 +219,11 @@ const ROUTES: Record<string, Route> = {
   "GET /metrics": { kind: { public: true }, ok: 200, call: () => ({ path: "/metrics" }) },
   "HEAD /metrics": { kind: { public: true }, ok: 200, call: () => ({ path: "/metrics" }) },
   "GET /api/docs": { kind: { public: true }, ok: 200, call: () => ({ path: "/api/docs" }) },
+  // The dashboard's page and files: public, as any web page (the API behind it is not).
+  "GET /": { kind: { public: true }, ok: 200, call: () => ({ path: "/" }) },
+  "HEAD /": { kind: { public: true }, ok: 200, call: () => ({ path: "/" }) },
+  "GET /*": { kind: { public: true }, ok: 200, call: () => ({ path: "/servers/everything" }) },
+  "HEAD /*": { kind: { public: true }, ok: 200, call: () => ({ path: "/servers/everything" }) },
   "HEAD /api/docs": { kind: { public: true }, ok: 200, call: () => ({ path: "/api/docs" }) },
   "POST /api/auth/login": { kind: { public: true }, ok: 200, call: () => ({ path: "/api/auth/login", body: { username: "alice", password: ALICE_PASSWORD } }) },
   "GET /.well-known/oauth-protected-resource": { kind: { public: true }, ok: 200, call: () => ({ path: "/.well-known/oauth-protected-resource" }) },
@@ -287,6 +295,13 @@ const ROUTES: Record<string, Route> = {
   "HEAD /api/servers": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers" }) },
   "POST /api/servers": { kind: { settingsAdmin: true }, ok: 201, call: (p) => ({ path: "/api/servers", body: { name: `added-by-${p}`, ...spareServer() } }) },
   "GET /api/servers/:name": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything" }) },
+  "GET /api/servers/:name/tools": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything/tools" }) },
+  "HEAD /api/servers/:name/tools": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything/tools" }) },
+  "POST /api/servers/:name/tools/:tool/call": {
+    kind: { settingsAdmin: true },
+    ok: 200,
+    call: () => ({ path: "/api/servers/everything/tools/echo/call", body: { arguments: { message: "matrix" } } }),
+  },
   "HEAD /api/servers/:name": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything" }) },
   "PUT /api/servers/:name": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/spare-put", body: spareServer() }) },
   "DELETE /api/servers/:name": { kind: { settingsAdmin: true }, ok: 204, call: () => ({ path: "/api/servers/spare-del" }) },
@@ -350,6 +365,13 @@ function registeredRoutes(): string[] {
   return routes;
 }
 
+/** A dashboard folder with just a page: the static routes answer without a Vite build. */
+async function pageOnlyDashboard(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "mcphub-matrix-dashboard-"));
+  await writeFile(join(dir, "index.html"), '<!doctype html><base href="/"><title>MCPHub</title>');
+  return dir;
+}
+
 beforeAll(async () => {
   db = await freshDatabase("authz_matrix");
   t = await startHub(
@@ -366,7 +388,7 @@ beforeAll(async () => {
         { id: "group-del", name: "D", servers: ["memory"] },
       ],
     }),
-    { database: db.url, adminPassword: ADMIN_PASSWORD, waitFor: ["everything", "memory"] },
+    { database: db.url, adminPassword: ADMIN_PASSWORD, waitFor: ["everything", "memory"], dashboardDir: await pageOnlyDashboard() },
   );
   const login = async (username: string, password: string) => {
     const res = await api("POST", "/api/auth/login", "anonymous", { username, password });
@@ -481,6 +503,10 @@ describe("scoped API keys", () => {
     );
     expect(refused).not.toBe("answered");
     expect(refused).not.toContain("Echo: out of scope");
+    // Out of scope reads exactly as a name that exists nowhere: a key cannot map other servers' tools.
+    const answer = (name: string) => c.callTool({ name, arguments: {} }).then((r) => JSON.stringify(r), (e: Error) => e.message);
+    expect(await answer("everything-echo")).toBe((await answer("everything-no-such-tool")).replace("everything-no-such-tool", "everything-echo"));
+    expect(await answer("everything-echo")).toMatch(/unknown tool "everything-echo"/);
     await c.close();
     const own = await client("/mcp/memory", creds.keyServers!);
     expect((await own.listTools()).tools.map((x) => x.name)).toContain("read_graph");

@@ -229,7 +229,9 @@ describe("call_tool", () => {
     await refused(all.callTool({ name: "call_tool", arguments: {} }), /call_tool: arguments\.toolName is required/);
     await refused(all.callTool({ name: "call_tool", arguments: { toolName: "time-current_time", arguments: [1] } }), /call_tool: arguments\.arguments must be an object/);
     const scoped = await client("/mcp/$smart", keys.timeOnly);
-    await refused(scoped.callTool({ name: "call_tool", arguments: { toolName: "git-git_log" } }), /tool "git-git_log" is not available here/);
+    // To a key scoped to other servers, git does not exist: the same answer as for a name nowhere.
+    await refused(scoped.callTool({ name: "call_tool", arguments: { toolName: "git-git_log" } }), /unknown tool "git-git_log"/);
+    await refused(scoped.callTool({ name: "call_tool", arguments: { toolName: "git-git_push" } }), /unknown tool "git-git_push"/);
   });
 
   it("relays the tool's progress and its sampling request to the client that called", async () => {
