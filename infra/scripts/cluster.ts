@@ -12,13 +12,15 @@
  * missing), REDIS_URL (redis://127.0.0.1:6379), MCPHUB_SETTING_PATH (./mcp_settings.json,
  * created from the example), INTERNAL_TOKEN and JWT_SECRET (generated when unset), LOG_LEVEL,
  * ADMIN_PASSWORD (else the auth service prints a generated one once).
- * Every service runs from the one hub bundle with HUB_TARGETS=<service>.
+ * Every service runs from the one hub bundle with HUB_TARGETS=<service>: apps/hub/dist, or
+ * --bundle-dir (two levels below the project root, e.g. apps/hub/.bundle-x) so two clusters
+ * can build side by side.
  * Writes <run-dir>/state.json with every process's pid and port once all are healthy.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +30,6 @@ import postgres from "postgres";
 import { mainConfig, renderServerConfig, selfSignedCertificate } from "./nginx-config.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const HUB_BUNDLE = "apps/hub/dist/server.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     "tls-port": { type: "string", default: "8443" },
     "run-dir": { type: "string", default: join(root, ".cluster") },
     "no-build": { type: "boolean", default: false },
+    "bundle-dir": { type: "string", default: join(root, "apps/hub/dist") },
   },
 });
 
@@ -166,11 +168,19 @@ async function main(): Promise<void> {
   }
   await ensureDatabase(databaseUrl);
 
+  const bundleDir = resolve(args["bundle-dir"]!);
+  // The bundle finds the project (the stdio servers' bins, the dashboard) two levels up.
+  if (resolve(bundleDir, "../..") !== resolve(root)) throw new Error(`--bundle-dir must be two levels below ${root} (like apps/hub/dist), not ${bundleDir}`);
   if (!args["no-build"]) {
-    log("building the hub bundle (every service runs from it)");
-    const built = spawnSync("pnpm", ["--filter", "@mcphub/hub", "build"], { cwd: root, stdio: "inherit" });
+    log("building the hub bundle (every service runs from it) and the dashboard (nginx serves it)");
+    const built = spawnSync("pnpm", ["--filter", "@mcphub/hub", "build"], { cwd: root, stdio: "inherit", env: { ...process.env, MCPHUB_BUILD_OUT: bundleDir } });
     if (built.status !== 0) throw new Error("build failed");
+    const dashboard = spawnSync("pnpm", ["--filter", "@mcphub/dashboard", "build"], { cwd: root, stdio: "inherit" });
+    if (dashboard.status !== 0) throw new Error("dashboard build failed");
   }
+
+  const hubBundle = join(bundleDir, "server.js");
+  if (!existsSync(hubBundle)) throw new Error(`${hubBundle} is missing: build it (pnpm --filter @mcphub/hub build) or drop --no-build`);
 
   const dataDir = join(runDir, "data");
   await mkdir(dataDir, { recursive: true });
@@ -189,7 +199,7 @@ async function main(): Promise<void> {
 
   const service = async (target: string, name: string, env: NodeJS.ProcessEnv = {}) => {
     const servicePort = await freePort();
-    return start(name, servicePort, process.execPath, ["--max-semi-space-size=2", HUB_BUNDLE], {
+    return start(name, servicePort, process.execPath, ["--max-semi-space-size=2", hubBundle], {
       ...common,
       ...env,
       HUB_TARGETS: target,
@@ -221,6 +231,9 @@ async function main(): Promise<void> {
   });
   await writeFile(join(runDir, "mcphub.conf"), rendered);
   await writeFile(join(runDir, "nginx.conf"), mainConfig(runDir, join(runDir, "mcphub.conf")));
+  // nginx serves the dashboard from dashboard/ under its prefix (mcphub-routes.conf).
+  await rm(join(runDir, "dashboard"), { force: true, recursive: true });
+  await symlink(process.env.MCPHUB_DASHBOARD_DIR ?? join(root, "apps/dashboard/dist"), join(runDir, "dashboard"));
   const nginx = start("nginx", tls ? tlsPort : port, "nginx", ["-p", runDir, "-c", join(runDir, "nginx.conf")], process.env);
   await waitHealthy(nginx, "/api/health", 60_000, tls ? await readFile(tls.cert) : undefined);
 

@@ -53,6 +53,51 @@ export function settingsOpenApi(basePath: string): Record<string, unknown> {
         put: { summary: "Replace a server's settings", requestBody: body(ref("ServerConfig")), responses: { "200": ok("updated"), ...errors } },
         delete: { summary: "Remove a server (and its group entries)", responses: { "204": ok("removed"), "404": errors["404"] } },
       },
+      [p("/api/servers/{name}/tools")]: {
+        parameters: nameParam,
+        get: {
+          summary: "A server's tools as it lists them (disabled ones too), each with its override applied; its prompts and resources",
+          responses: {
+            "200": ok("tools, prompts and resources", {
+              type: "object",
+              properties: {
+                tools: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      name: { type: "string", description: "the server's own name of the tool" },
+                      key: { type: "string", description: "the key of its override in the server's `tools`: <server><sep><tool>" },
+                      enabled: { type: "boolean" },
+                      description: { type: "string", description: "what clients see (the override, else the server's)" },
+                      originalDescription: { type: "string" },
+                      descriptionOverridden: { type: "boolean" },
+                      inputSchema: { type: "object" },
+                    },
+                  },
+                },
+                prompts: { type: "array", items: { type: "object" } },
+                resources: { type: "array", items: { type: "object" } },
+              },
+            }),
+            "404": errors["404"],
+          },
+        },
+      },
+      [p("/api/servers/{name}/tools/{tool}/call")]: {
+        parameters: [...nameParam, { name: "tool", in: "path", required: true, schema: { type: "string" } }],
+        post: {
+          summary: "Call a tool of a server (trying it out); recorded in the audit log as a tool call",
+          requestBody: body({ type: "object", properties: { arguments: { type: "object" } } }),
+          responses: {
+            "200": ok("the tool's result, as MCP's tools/call returns it", { type: "object", properties: { result: { type: "object" } } }),
+            "400": errors["400"],
+            "403": ok("the tool is disabled", ref("Error")),
+            "404": errors["404"],
+            "502": ok("the server failed the call (error.details.code is the JSON-RPC code)", ref("Error")),
+          },
+        },
+      },
       [p("/api/groups")]: {
         get: { summary: "Every group", responses: { "200": ok("groups") } },
         post: { summary: "Add a group (id generated when absent)", requestBody: body(ref("Group")), responses: { "201": ok("created"), "409": ok("a group with this id exists", ref("Error")), ...errors } },

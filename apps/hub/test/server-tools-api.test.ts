@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHub, type TestHub } from "./helpers/hub.ts";
+import { upstream } from "./helpers/servers.ts";
+
+type Json = Record<string, any>;
+
+async function api(t: TestHub, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${t.base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
+
+// Routes the dashboard's server page uses: a server's tools with their overrides, and trying one.
+describe("a server's tools over the settings API", () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub({
+      mcpServers: {
+        everything: upstream.everything({ tools: { "everything-get-env": { enabled: false }, echo: { description: "Says it back" } } }),
+        off: { ...upstream.everything(), enabled: false },
+      },
+    });
+  });
+  afterAll(() => t?.close());
+
+  it("lists every tool the server has, disabled ones too, with the override applied and the server's own description beside it", async () => {
+    const { status, body } = await api(t, "GET", "/api/servers/everything/tools");
+    expect(status).toBe(200);
+    const byName = Object.fromEntries((body.tools as Json[]).map((x) => [x.name, x]));
+    expect(byName["get-env"]).toMatchObject({ key: "everything-get-env", enabled: false });
+    expect(byName.echo).toMatchObject({ key: "everything-echo", enabled: true, description: "Says it back", descriptionOverridden: true });
+    expect(byName.echo.originalDescription).not.toBe("Says it back");
+    expect(byName.echo.inputSchema.properties.message).toBeTruthy();
+    expect(Array.isArray(body.prompts) && Array.isArray(body.resources)).toBe(true);
+  });
+
+  it("a disabled server lists nothing; an unknown one is a 404", async () => {
+    expect((await api(t, "GET", "/api/servers/off/tools")).body).toEqual({ tools: [], prompts: [], resources: [] });
+    const missing = await api(t, "GET", "/api/servers/nope/tools");
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe("HUB_NOT_FOUND");
+  });
+
+  it("calls a tool and answers with its result", async () => {
+    const { status, body } = await api(t, "POST", "/api/servers/everything/tools/echo/call", { arguments: { message: "hi" } });
+    expect(status).toBe(200);
+    expect(body.result.content[0].text).toContain("hi");
+  });
+
+  it("refuses a disabled tool (403), bad arguments (400 naming the field) and an unknown server (404)", async () => {
+    const refused = await api(t, "POST", "/api/servers/everything/tools/get-env/call", {});
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: "HUB_TOOL_REFUSED" });
+    expect(refused.body.error.message).toMatch(/disabled/);
+    const bad = await api(t, "POST", "/api/servers/everything/tools/echo/call", { arguments: [1] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toEqual(["$.arguments: must be a JSON object"]);
+    expect((await api(t, "POST", "/api/servers/nope/tools/echo/call", {})).status).toBe(404);
+  });
+
+  it("a tool's own error is its result (isError), shown as the server gave it", async () => {
+    const unknown = await api(t, "POST", "/api/servers/everything/tools/no-such-tool/call", {});
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.result).toMatchObject({ isError: true, content: [{ type: "text", text: expect.stringContaining("no-such-tool") }] });
+  });
+
+  it("is described in OpenAPI", async () => {
+    const { body } = await api(t, "GET", "/api/docs");
+    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(["/api/servers/{name}/tools", "/api/servers/{name}/tools/{tool}/call"]));
+  });
+});
