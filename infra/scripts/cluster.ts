@@ -13,7 +13,7 @@
  * created from the example), INTERNAL_TOKEN and JWT_SECRET (generated when unset), LOG_LEVEL,
  * ADMIN_PASSWORD (else the auth service prints a generated one once).
  * Every service runs from the one hub bundle with HUB_TARGETS=<service>: apps/hub/dist, or
- * --bundle-dir (two levels below the project root, e.g. apps/hub/.bundle-x) so two clusters
+ * --bundle-dir (beside it: apps/hub/.bundle-x) so two clusters
  * can build side by side.
  * Writes <run-dir>/state.json with every process's pid and port once all are healthy.
  */
@@ -169,8 +169,8 @@ async function main(): Promise<void> {
   await ensureDatabase(databaseUrl);
 
   const bundleDir = resolve(args["bundle-dir"]!);
-  // The bundle finds the project (the stdio servers' bins, the dashboard) two levels up.
-  if (resolve(bundleDir, "../..") !== resolve(root)) throw new Error(`--bundle-dir must be two levels below ${root} (like apps/hub/dist), not ${bundleDir}`);
+  // The bundle finds the project (the stdio servers' bins, the dashboard) three levels up.
+  if (resolve(bundleDir, "../../..") !== resolve(root)) throw new Error(`--bundle-dir must be three levels below ${root} (like apps/hub/dist), not ${bundleDir}`);
   if (!args["no-build"]) {
     log("building the hub bundle (every service runs from it) and the dashboard (nginx serves it)");
     const built = spawnSync("pnpm", ["--filter", "@mcphub/hub", "build"], { cwd: root, stdio: "inherit", env: { ...process.env, MCPHUB_BUILD_OUT: bundleDir } });

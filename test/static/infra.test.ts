@@ -88,7 +88,7 @@ describe("docker-compose.yml", () => {
   it("keeps state in named volumes and initialises Postgres with pgvector", async () => {
     const compose = await loadCompose(SECRETS);
     const named = Object.keys(compose.volumes);
-    const mounted = (svc: string) => (compose.services[svc].volumes as string[]).map((v) => v.split(":")[0]);
+    const mounted = (svc: string) => (compose.services[svc].volumes as string[]).map((v) => v.split(":")[0]!);
     expect(named).toEqual(expect.arrayContaining(mounted("postgres").filter((v) => !v.startsWith("."))));
     expect(mounted("postgres")).toContain("postgres-data");
     expect(mounted("supervisor")).toContain("supervisor-data");
@@ -108,7 +108,7 @@ describe("docker-compose.yml", () => {
     const exported = new Set([...envsh.matchAll(/export\s+([^\n]+)/g)].flatMap((m) => [...m[1]!.matchAll(/([A-Z_]+)=/g)].map((x) => x[1]!)));
     for (const mode of ["http", "https"]) {
       const template = await readFile(join(repoRoot, `infra/nginx/${mode}/mcphub.conf.template`), "utf8");
-      for (const m of template.matchAll(/\$\{([A-Z_]+)\}/g)) expect(m[1] in env || exported.has(m[1]!), `${mode}: ${m[1]}`).toBe(true);
+      for (const m of template.matchAll(/\$\{([A-Z_]+)\}/g)) expect(m[1]! in env || exported.has(m[1]!), `${mode}: ${m[1]}`).toBe(true);
       expect(envsh).toContain(`/etc/nginx/mcphub/${mode}`);
     }
     expect(nginx.volumes).toContain("./infra/nginx:/etc/nginx/mcphub:ro");

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "@mcphub/observability";
 import { completeEvent } from "@mcphub/contracts";
 import { authFailure, forbidden, notFound } from "./errors.ts";
-import type { AccessType, Principal } from "@mcphub/contracts";
+import type { AccessType, CredentialsRevoked, Principal } from "@mcphub/contracts";
 import type { ApiKeyRow, ApiKeysRepository, ApiKeyWithOwner } from "./api-keys.repository.ts";
 import type { Actor } from "./users.service.ts";
 
@@ -71,6 +71,8 @@ export class ApiKeysService {
     private readonly logger: Logger,
     /** last_used_at is written at most this often per key (it is a hint, not a log). */
     private readonly touchEveryMs = 60_000,
+    /** Told once a key is revoked (committed): every process drops it from its cache. */
+    private readonly revoked: (e: CredentialsRevoked) => void = () => {},
   ) {}
 
   /** Creates a key for the actor; the key itself is in the answer and nowhere else. */
@@ -124,6 +126,7 @@ export class ApiKeysService {
       }),
     );
     if (!row) throw notFound("API key", id);
+    this.revoked({ userId: row.userId, keyId: row.id, reason: "key_revoked" });
   }
 
   /** The principal of a presented key, or a 401 HubError saying why not. */

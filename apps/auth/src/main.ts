@@ -6,6 +6,7 @@ import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, se
 import authApp, { authServerOptions } from "./app.ts";
 import { authEnvSchema, resolveJwtSecret } from "./config.ts";
 import { createAuthRuntime } from "./runtime.ts";
+import { auditBacklogGauge } from "./audit-backlog.ts";
 
 /** The auth service as its own process: users, sign-in, API keys, the audit log. */
 export async function runAuth(): Promise<void> {
@@ -27,6 +28,8 @@ export async function runAuth(): Promise<void> {
     adminPassword: env.ADMIN_PASSWORD,
     registry: metrics.registry,
   });
+
+  if (runtime.redis) auditBacklogGauge(metrics.registry, runtime.redis, env.AUDIT_STREAM, env.AUDIT_GROUP);
 
   const app = Fastify(serviceFastifyOptions(logger, authServerOptions));
   tagReplica(app, replica);

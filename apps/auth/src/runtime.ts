@@ -3,10 +3,10 @@ import { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { Database } from "@mcphub/db";
 import type { Logger } from "@mcphub/observability";
-import type { AuditSink } from "@mcphub/contracts";
+import type { AuditSink, CredentialsRevoked } from "@mcphub/contracts";
 import { auditMetrics } from "./audit-metrics.ts";
 import { AuditConsumer } from "./audit.consumer.ts";
-import { AUDIT_STREAM, AuditProducer, logAuditSpool } from "@mcphub/bus";
+import { AUDIT_STREAM, AuditProducer, logAuditSpool, RedisBus, type Bus } from "@mcphub/bus";
 import { DirectAuditSink } from "./audit.producer.ts";
 import { AuditRepository } from "./audit.repository.ts";
 import { AuditRetention } from "./audit.retention.ts";
@@ -41,6 +41,11 @@ export interface AuthRuntimeOptions {
   /** How often an API key's last use is written. */
   touchEveryMs?: number;
   registry?: Registry;
+  /**
+   * Where revocations are published (`credentials.revoked`): the host's bus in all-in-one; in
+   * split mode, a Redis bus on `redisUrl` is made when none is given.
+   */
+  bus?: Bus;
 }
 
 /** The services of the auth app, and what runs beside its routes (audit consumer, retention). */
@@ -92,10 +97,16 @@ export function createAuthRuntime(opts: AuthRuntimeOptions): AuthRuntime {
     limiter = new MemoryLoginLimiter(opts.limits);
   }
 
-  const users = new UsersService(new UsersRepository(db), audit, logger, opts.passwordCost);
+  let ownBus: RedisBus | undefined;
+  if (!opts.bus && opts.redisUrl) {
+    ownBus = new RedisBus({ url: opts.redisUrl, name: `${opts.replica}-auth-bus`, onError: (err, context) => logger.warn({ err, context }, "auth: bus error") });
+  }
+  const bus: Bus | undefined = opts.bus ?? ownBus;
+  const revoked = (e: CredentialsRevoked) => bus?.publish("credentials.revoked", e);
+  const users = new UsersService(new UsersRepository(db), audit, logger, opts.passwordCost, revoked);
   // Changes to users and keys store their audit rows in their own transactions (this service owns audit_logs);
   // `audit` carries the rest: sign-ins and refusals.
-  const keys = new ApiKeysService(new ApiKeysRepository(db), logger, opts.touchEveryMs);
+  const keys = new ApiKeysService(new ApiKeysRepository(db), logger, opts.touchEveryMs, revoked);
   const retention = new AuditRetention(auditRepository, logger, opts.retentionDays, opts.retentionEveryMs);
 
   return {
@@ -115,6 +126,7 @@ export function createAuthRuntime(opts: AuthRuntimeOptions): AuthRuntime {
       await retention.stop();
       await consumer?.stop();
       await redis?.quit().catch(() => {});
+      await ownBus?.close();
     },
     async checks() {
       const database = await db.execute(sql`select 1`).then(() => true, () => false);

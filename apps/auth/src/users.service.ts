@@ -5,7 +5,7 @@ import { completeEvent, type AuditSink } from "@mcphub/contracts";
 import { record } from "./audit-record.ts";
 import { notFound } from "./errors.ts";
 import { DEFAULT_SCRYPT_COST, decoyHash, generatePassword, hashPassword, verifyPassword, type ScryptCost } from "./password.ts";
-import type { Role } from "@mcphub/contracts";
+import type { CredentialsRevoked, Role } from "@mcphub/contracts";
 import { LastAdminError, type AuditOf, type UserPatch, type UserRow, type UsersRepository } from "./users.repository.ts";
 
 /** A user as the API shows it: never the password hash. */
@@ -56,6 +56,8 @@ export class UsersService {
     private readonly logger: Logger,
     /** The scrypt cost of new password hashes. */
     private readonly cost: ScryptCost = DEFAULT_SCRYPT_COST,
+    /** Told once a change has ended credentials (committed): every process drops them from its cache. */
+    private readonly revoked: (e: CredentialsRevoked) => void = () => {},
   ) {}
 
   private hash(password: string): Promise<string> {
@@ -142,6 +144,9 @@ export class UsersService {
       throw err;
     }
     if (!row) throw notFound("user", id);
+    // A demoted admin's tokens and keys must stop carrying the old role now; a new password ends the old tokens.
+    if (patch.role !== undefined) this.revoked({ userId: id, reason: "role_changed" });
+    else if (password !== undefined) this.revoked({ userId: id, reason: "password_changed" });
     return publicUser(row);
   }
 
@@ -154,6 +159,7 @@ export class UsersService {
       throw err;
     }
     if (!row) throw notFound("user", id);
+    this.revoked({ userId: id, reason: "user_deleted" });
   }
 
   /** Returns the updated row (its new hash gives new session tokens). */
@@ -171,6 +177,7 @@ export class UsersService {
     }
     const row = await this.repository.update(user.id, { password: await this.hash(newPassword) }, this.changeEvent(actor, "user.password", () => undefined));
     if (!row) throw notFound("user", actor.userId);
+    this.revoked({ userId: user.id, reason: "password_changed" });
     return row;
   }
 

@@ -28,7 +28,8 @@ export async function runGateway(): Promise<void> {
   const supervisor = new RemoteSupervisor({ url: env.SUPERVISOR_URL, token: env.INTERNAL_TOKEN, bus, logger });
   await supervisor.start();
   const remoteAuth = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
-  const authenticator = remoteAuth && new CachingAuthenticator(remoteAuth);
+  // Revocations published by the auth service drop cached credentials at once.
+  const authenticator = remoteAuth && new CachingAuthenticator(remoteAuth, { bus });
   const redis = new Redis(env.REDIS_URL, { connectionName: `${replica}-sessions`, maxRetriesPerRequest: 2 });
   redis.on("error", (err) => logger.warn({ err: err.message }, "session store connection error"));
   const sessionIdleMs = 30 * 60_000;

@@ -98,7 +98,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
 
   let authn: AuthenticationService | undefined;
   const authenticator: AuthenticatorPort | undefined = opts.auth
-    ? new CachingAuthenticator({ authenticate: (r) => authn!.authenticate(r) })
+    ? new CachingAuthenticator({ authenticate: (r) => authn!.authenticate(r) }, { bus })
     : undefined;
   let audit: BatchingAuditSink | undefined;
   let runtime: AuthRuntime | undefined;
@@ -113,6 +113,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       retentionDays: opts.auth.retentionDays ?? 90,
       adminPassword: opts.auth.adminPassword,
       registry: metrics.registry,
+      bus,
     });
     const repository = runtime.auditRepository;
     audit = new BatchingAuditSink({ write: (events) => repository.insertMany(events), journalPath: database === false ? undefined : `${database.dataDir}/audit.journal` });

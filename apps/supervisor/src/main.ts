@@ -39,7 +39,8 @@ export async function runSupervisor(): Promise<void> {
   const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);
   const remoteAuth = env.AUTH_URL && !env.SKIP_AUTH ? new RemoteAuthenticator({ url: env.AUTH_URL, token: env.INTERNAL_TOKEN }) : undefined;
-  const authenticator = remoteAuth && new CachingAuthenticator(remoteAuth);
+  // Revocations published by the auth service drop cached credentials at once.
+  const authenticator = remoteAuth && new CachingAuthenticator(remoteAuth, { bus });
   if (!authenticator) logger.warn("no AUTH_URL (or SKIP_AUTH=true): the settings API is open to anyone who can reach this service");
   const auditRedis = new Redis(env.REDIS_URL, { connectionName: `${replica}-audit`, maxRetriesPerRequest: null });
   auditRedis.on("error", (err) => logger.warn({ err: err.message }, "audit stream connection error"));

@@ -11,6 +11,23 @@ export interface HubEvents {
   "session.message": { sessionId: string; message: SessionRelayMessage };
   /** An upstream's notifications/resources/updated, for the sessions subscribed to the URI. */
   "resource.updated": { server: string; uri: string };
+  /**
+   * A credential stopped being valid (published by the auth service after the change is
+   * committed). Every process drops what it cached for it at once; the gateway is where that
+   * principal's open streams and sessions are closed. A subscriber that missed events while
+   * disconnected forgets every cached credential (Bus.onReconnect).
+   */
+  "credentials.revoked": CredentialsRevoked;
+}
+
+/**
+ * Which credentials a revocation covers: with `keyId`, that API key alone; without it, every
+ * credential of the user (session tokens and API keys: a key acts with its owner's role).
+ */
+export interface CredentialsRevoked {
+  userId: string;
+  keyId?: string;
+  reason: "key_revoked" | "user_deleted" | "role_changed" | "password_changed";
 }
 
 /**
