@@ -39,6 +39,8 @@ export interface GatewayDeps {
   router?: RouterPort;
   /** Unread bytes a client's stream may hold before the client is dropped (MAX_STREAM_BUFFER_BYTES). */
   streamBufferBytes?: number;
+  /** Sessions one principal may hold (MAX_SESSIONS_PER_PRINCIPAL); the least recently used go first. */
+  maxSessionsPerPrincipal?: number;
 }
 
 /** The MCP endpoints: Streamable HTTP at /mcp[/:target], legacy SSE at /sse[/:target] + /messages. */
@@ -47,7 +49,7 @@ export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps
   const views = new CatalogViews();
   const smart = deps.router ? new SmartSearcher(deps.router, deps.logger, deps.audit) : undefined;
   const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger, deps.audit, smart);
-  const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger, deps.bus);
+  const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger, deps.bus, deps.maxSessionsPerPrincipal);
   const auth = new McpAuth({ authenticator: deps.authenticator, skipAuth: deps.skipAuth ?? false, supervisor: deps.supervisor, basePath: deps.basePath });
   auth.register(app);
   if (deps.skipAuth) deps.logger.warn("SKIP_AUTH=true: the MCP endpoints accept every request without credentials");

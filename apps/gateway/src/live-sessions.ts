@@ -9,6 +9,9 @@ import { ResourceSubscriptions } from "./resource-subscriptions.ts";
 import type { SessionRecord, SessionStore } from "./session.store.ts";
 import { SseStream } from "./sse-stream.ts";
 
+/** MAX_SESSIONS_PER_PRINCIPAL's default. */
+export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 100;
+
 const LIST_CHANGED = {
   tools: '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}',
   prompts: '{"jsonrpc":"2.0","method":"notifications/prompts/list_changed"}',
@@ -38,12 +41,15 @@ export class LiveSessions {
     private readonly metrics: HubMetrics,
     private readonly logger: Logger,
     private readonly bus: Bus,
+    /** Sessions one principal may hold; opening one more ends its least recently used. */
+    private readonly maxPerPrincipal = DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
   ) {
     this.asks = new ClientRequests(bus);
     this.unsubscribe = [
       bus.subscribe("session.message", ({ sessionId, message }) => {
         if (message.kind === "send") this.streams.get(sessionId)?.send(message.json);
         else if (message.kind === "cancel") this.inflight.get(sessionId)?.get(message.requestId)?.abort();
+        else if (message.kind === "close") this.endLocally(sessionId);
         else this.asks.settle(sessionId, message.requestId, message.result, message.error);
       }),
       bus.subscribe("resource.updated", ({ server, uri }) => {
@@ -84,15 +90,39 @@ export class LiveSessions {
     else this.bus.publish("session.message", { sessionId, message: { kind: "send", json } });
   }
 
+  /**
+   * Stores a new session. A principal over its cap loses its least recently used sessions
+   * first, rather than being refused: a client that forgets to close its sessions keeps
+   * working, and one that opens thousands holds at most the cap.
+   */
   async create(record: SessionRecord): Promise<void> {
+    const existing = await this.store.sessionsOf(record.principalKey);
+    const excess = existing.length + 1 - this.maxPerPrincipal;
+    if (excess > 0) {
+      const oldest = existing.sort((a, b) => a.lastSeenAt - b.lastSeenAt).slice(0, excess);
+      this.logger.info({ principal: record.principalKey, ended: oldest.length, cap: this.maxPerPrincipal }, "session cap reached: ended the least recently used sessions (MAX_SESSIONS_PER_PRINCIPAL)");
+      await Promise.all(oldest.map((s) => this.closeEverywhere(s.id)));
+    }
     await this.store.create(record);
     this.metrics.sessionsActive.inc({ transport: record.transport });
+  }
+
+  /** Ends a session whichever replica holds its stream or runs its requests. */
+  async closeEverywhere(id: string): Promise<void> {
+    await this.close(id);
+    this.bus.publish("session.message", { sessionId: id, message: { kind: "close" } });
   }
 
   async close(id: string): Promise<boolean> {
     const record = await this.store.get(id);
     const existed = await this.store.delete(id);
     if (record) this.metrics.sessionsActive.dec({ transport: record.transport });
+    this.endLocally(id);
+    return existed;
+  }
+
+  /** Drops what this replica holds for a session: its requests in flight, its stream, its open questions. */
+  private endLocally(id: string): void {
     for (const ctl of this.inflight.get(id)?.values() ?? []) ctl.abort();
     this.inflight.delete(id);
     this.streams.get(id)?.end();
@@ -100,7 +130,6 @@ export class LiveSessions {
     this.seen.delete(id);
     this.asks.dropSession(id);
     this.subscriptions.dropSession(id);
-    return existed;
   }
 
   /** Attaches the session's server-to-client stream; a newer stream replaces an older one. */

@@ -66,6 +66,7 @@ export async function runGateway(): Promise<void> {
       basePath: env.BASE_PATH,
       bodyLimit: env.MAX_BODY_BYTES,
       streamBufferBytes: env.MAX_STREAM_BUFFER_BYTES,
+      maxSessionsPerPrincipal: env.MAX_SESSIONS_PER_PRINCIPAL,
       router,
     });
     if (router) await scoped.register(smartRoutingApi, { router, supervisor, authenticator, audit, logger });

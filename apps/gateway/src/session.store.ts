@@ -31,6 +31,8 @@ export interface SessionStore {
   /** Deletes sessions idle longer than `idleMs`; returns their ids. */
   expire(idleMs: number, now?: number): Promise<SessionRecord[]>;
   count(): number;
+  /** The live sessions one principal opened, with when each was last used (for the per-principal cap). */
+  sessionsOf(principalKey: string): Promise<{ id: string; lastSeenAt: number }[]>;
 }
 
 /** The all-in-one store: a Map in this process. */
@@ -62,5 +64,10 @@ export class MemorySessionStore implements SessionStore {
   }
   count(): number {
     return this.sessions.size;
+  }
+  async sessionsOf(principalKey: string): Promise<{ id: string; lastSeenAt: number }[]> {
+    const out: { id: string; lastSeenAt: number }[] = [];
+    for (const s of this.sessions.values()) if (s.principalKey === principalKey) out.push({ id: s.id, lastSeenAt: s.lastSeenAt });
+    return out;
   }
 }

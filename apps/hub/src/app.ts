@@ -148,6 +148,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       basePath: env.BASE_PATH,
       bodyLimit: env.MAX_BODY_BYTES,
       streamBufferBytes: env.MAX_STREAM_BUFFER_BYTES,
+      maxSessionsPerPrincipal: env.MAX_SESSIONS_PER_PRINCIPAL,
       sessionIdleMs: opts.sessionIdleMs,
       skipAuth: !opts.auth,
       authenticator,

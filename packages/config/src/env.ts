@@ -39,6 +39,8 @@ export const envSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Unread bytes a client's SSE stream may hold; a client further behind is dropped. */
   MAX_STREAM_BUFFER_BYTES: z.coerce.number().int().positive().default(8 * 1024 * 1024),
+  /** Sessions one principal (API key, user, or everyone on an open hub) may hold; opening more ends its least recently used. */
+  MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(100),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_FILE: z.string().optional(),
   HUB_TARGETS: z.string().default("all"),
@@ -64,6 +66,12 @@ export const envSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v ? v.split(",").map((h) => h.trim()).filter(Boolean) : undefined)),
+  /**
+   * Bearer token of GET /metrics (`Authorization: Bearer <token>`, Prometheus' `authorization`
+   * block). While the hub enforces credentials, /metrics is refused without it; split services
+   * require it when set (nginx never routes /metrics to them).
+   */
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** The Redis stream audit events travel on (one per deployment sharing a Redis). */
   AUDIT_STREAM: z.string().min(1).default("mcphub:audit"),
   /** Names this process in logs and in the x-mcphub-replica response header. */
