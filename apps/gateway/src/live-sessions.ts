@@ -1,5 +1,5 @@
 import type { Bus } from "@mcphub/bus";
-import type { ServerToClientRequest, SupervisorPort } from "@mcphub/contracts";
+import type { CredentialsRevoked, ServerToClientRequest, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
 import { ClientRequests, passesLogLevel } from "./client-requests.ts";
@@ -52,6 +52,8 @@ export class LiveSessions {
         else if (message.kind === "close") this.endLocally(sessionId);
         else this.asks.settle(sessionId, message.requestId, message.result, message.error);
       }),
+      // A revoked credential ends its sessions at once, streams included, on every replica.
+      bus.subscribe("credentials.revoked", (revoked) => void this.revoke(revoked)),
       bus.subscribe("resource.updated", ({ server, uri }) => {
         this.subscriptions.updated(server, uri);
         for (const l of this.resourceListeners) l(server, uri);
@@ -105,6 +107,25 @@ export class LiveSessions {
     }
     await this.store.create(record);
     this.metrics.sessionsActive.inc({ transport: record.transport });
+  }
+
+  /**
+   * Ends the sessions a revoked credential opened: those of the key, or every session of the
+   * user (their session tokens and their keys). Each replica ends the ones it holds streams or
+   * requests of, and the key's or user's stored records; the rest fail their next request's
+   * credential check.
+   */
+  private async revoke(revoked: CredentialsRevoked): Promise<void> {
+    const ids = new Set([...this.streams.keys(), ...this.inflight.keys()]);
+    for (const s of await this.store.sessionsOf(revoked.keyId ? `key:${revoked.keyId}` : `user:${revoked.userId}`)) ids.add(s.id);
+    let ended = 0;
+    for (const id of ids) {
+      const actor = (await this.store.get(id))?.actor;
+      if (!actor || actor.userId !== revoked.userId || (revoked.keyId && actor.keyId !== revoked.keyId)) continue;
+      await this.close(id);
+      ended++;
+    }
+    if (ended) this.logger.info({ userId: revoked.userId, keyId: revoked.keyId, reason: revoked.reason, sessions: ended }, "ended the sessions of a revoked credential");
   }
 
   /** Ends a session whichever replica holds its stream or runs its requests. */
