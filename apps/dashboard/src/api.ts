@@ -181,3 +181,18 @@ export interface AuditEntry {
   ip?: string | null;
   details?: Record<string, unknown> | null;
 }
+
+export interface MinuteStats {
+  at: string;
+  calls: number;
+  errors: number;
+  p50Ms: number | null;
+}
+
+export interface ServerStats {
+  server: string;
+  calls: number;
+  errors: number;
+  p50Ms: number | null;
+  minutes: MinuteStats[];
+}

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { api, type ServerStatus } from "./api.ts";
+import { api, type ServerStats, type ServerStatus } from "./api.ts";
 import type { Viewer } from "./app.tsx";
 import { CopyButton, endpointUrl, ErrorBox, Link, StateBadge, usePoll } from "./ui.tsx";
 
@@ -46,6 +46,7 @@ export function OverviewPage({ viewer }: { viewer: Viewer }) {
           Some servers are not running: see <Link to="servers">Servers</Link> for their last error.
         </p>
       )}
+      {isAdmin && <CallCharts />}
       <h2>Connect a client</h2>
       <p>
         Every tool of every server: <code>{url}</code> <CopyButton text={url} label="Copy endpoint" />
@@ -70,5 +71,76 @@ export function OverviewPage({ viewer }: { viewer: Viewer }) {
       </pre>
       <CopyButton text={snippets[client]!} label="Copy configuration" />
     </section>
+  );
+}
+
+/** A line over the last hour; gaps (minutes without calls) drop to the baseline. */
+function Spark({ values, label, format }: { values: (number | null)[]; label: string; format: (v: number) => string }) {
+  const w = 180;
+  const h = 36;
+  const nums = values.map((v) => v ?? 0);
+  const max = Math.max(1e-9, ...nums);
+  const points = nums.map((v, i) => `${((i / Math.max(1, nums.length - 1)) * w).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`).join(" ");
+  const last = values.filter((v): v is number => v !== null).at(-1);
+  return (
+    <figure className="spark">
+      <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${label} over the last hour, latest ${last === undefined ? "none" : format(last)}, highest ${format(max)}`}>
+        <polyline points={points} fill="none" stroke="currentColor" strokeWidth="1.5" />
+      </svg>
+      <figcaption>{label}</figcaption>
+    </figure>
+  );
+}
+
+/** Calls per minute, error ratio and median latency per server over the last hour (GET /api/stats). */
+function CallCharts() {
+  const stats = usePoll(() => api<{ windowMinutes: number; servers: ServerStats[] }>("GET", "api/stats"), [], 10_000);
+  if (stats.error) return <ErrorBox error={stats.error} />;
+  if (!stats.data) return null;
+  const servers = stats.data.servers;
+  const calls = servers.reduce((n, s) => n + s.calls, 0);
+  const errors = servers.reduce((n, s) => n + s.errors, 0);
+  return (
+    <>
+      <h2>Tool calls, last {stats.data.windowMinutes} minutes</h2>
+      <p>
+        <span data-testid="calls-total">{calls}</span> calls, {(calls / stats.data.windowMinutes).toFixed(2)} per minute, error ratio{" "}
+        <span data-testid="error-ratio">{calls ? `${((errors / calls) * 100).toFixed(1)} %` : "—"}</span>
+      </p>
+      <div className="table-wrap">
+        <table aria-label="Calls per server">
+          <thead>
+            <tr>
+              <th scope="col">Server</th>
+              <th scope="col">Calls</th>
+              <th scope="col">Errors</th>
+              <th scope="col">p50</th>
+              <th scope="col">Per minute</th>
+              <th scope="col">Error ratio</th>
+              <th scope="col">p50 latency</th>
+            </tr>
+          </thead>
+          <tbody>
+            {servers.map((s) => (
+              <tr key={s.server} data-stats={s.server}>
+                <th scope="row">{s.server}</th>
+                <td className="calls">{s.calls}</td>
+                <td>{s.errors}</td>
+                <td>{s.p50Ms === null ? "—" : `${s.p50Ms} ms`}</td>
+                <td>
+                  <Spark values={s.minutes.map((m) => m.calls)} label="calls per minute" format={(v) => `${v}`} />
+                </td>
+                <td>
+                  <Spark values={s.minutes.map((m) => (m.calls ? m.errors / m.calls : null))} label="error ratio" format={(v) => `${(v * 100).toFixed(0)} %`} />
+                </td>
+                <td>
+                  <Spark values={s.minutes.map((m) => m.p50Ms)} label="p50 latency" format={(v) => `${v} ms`} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }

@@ -65,7 +65,8 @@ describe.sequential("dashboard", () => {
     expect(api.status).toBe(404);
     expect(api.headers.get("content-type")).toContain("application/json");
     expect((await fetch(`${hub.base}/api/health`)).status).toBe(200);
-    expect((await fetch(`${hub.base}/metrics`)).headers.get("content-type")).toContain("text/plain");
+    // /metrics stays the metrics endpoint (whatever it asks of the caller), never the page.
+    expect((await fetch(`${hub.base}/metrics`)).headers.get("content-type")).not.toContain("text/html");
   });
 
   it("signs in (a wrong password is refused on the page), says how to find the first password, and survives a reload", async () => {
@@ -229,6 +230,19 @@ describe.sequential("dashboard", () => {
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByText("No entries.").waitFor();
     await shots.shoot(page, "audit");
+  });
+
+  it("the overview counts the calls per server, with their charts, and has snippets for clients", async () => {
+    await nav("Overview").click();
+    const everything = row("data-stats", "everything");
+    // The echo tried in the browser and the one over MCP, at least.
+    await expect.poll(async () => Number(await everything.locator(".calls").textContent())).toBeGreaterThanOrEqual(2);
+    expect(await everything.getByRole("img", { name: /calls per minute over the last hour/ }).count()).toBe(1);
+    expect(Number(await row("data-stats", "memory").locator(".calls").textContent())).toBeGreaterThanOrEqual(1);
+    await page.getByRole("tab", { name: "VS Code" }).click();
+    const snippet = JSON.parse((await page.getByLabel("VS Code configuration").textContent())!);
+    expect(snippet.servers.mcphub).toMatchObject({ type: "http", url: `${hub.base}/mcp` });
+    await shots.shoot(page, "overview-stats");
   });
 
   it("disables, re-enables and deletes a server from the list", async () => {

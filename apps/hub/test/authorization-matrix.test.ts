@@ -295,6 +295,8 @@ const ROUTES: Record<string, Route> = {
   "HEAD /api/servers": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers" }) },
   "POST /api/servers": { kind: { settingsAdmin: true }, ok: 201, call: (p) => ({ path: "/api/servers", body: { name: `added-by-${p}`, ...spareServer() } }) },
   "GET /api/servers/:name": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything" }) },
+  "GET /api/stats": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/stats" }) },
+  "HEAD /api/stats": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/stats" }) },
   "GET /api/servers/:name/tools": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything/tools" }) },
   "HEAD /api/servers/:name/tools": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything/tools" }) },
   "POST /api/servers/:name/tools/:tool/call": {

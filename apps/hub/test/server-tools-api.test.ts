@@ -68,8 +68,25 @@ describe("a server's tools over the settings API", () => {
     expect(unknown.body.result).toMatchObject({ isError: true, content: [{ type: "text", text: expect.stringContaining("no-such-tool") }] });
   });
 
+  it("counts the calls per server for the overview: calls, errors and the median latency of the last hour", async () => {
+    const before = (await api(t, "GET", "/api/stats")).body;
+    expect(before.windowMinutes).toBe(60);
+    const everything = (b: Json) => (b.servers as Json[]).find((s) => s.server === "everything")!;
+    const calls = everything(before).calls as number;
+    await api(t, "POST", "/api/servers/everything/tools/echo/call", { arguments: { message: "counted" } });
+    await api(t, "POST", "/api/servers/everything/tools/no-such-tool/call", {});
+    const after = everything((await api(t, "GET", "/api/stats")).body);
+    expect(after.calls).toBe(calls + 2);
+    expect(after.errors).toBeGreaterThanOrEqual(1);
+    expect(after.p50Ms).toBeGreaterThanOrEqual(0);
+    expect(after.minutes).toHaveLength(60);
+    expect((after.minutes as Json[]).reduce((n, m) => n + m.calls, 0)).toBe(after.calls);
+    // A server without calls is listed too, with nothing counted.
+    expect((await api(t, "GET", "/api/stats")).body.servers.find((s: Json) => s.server === "off")).toMatchObject({ calls: 0, p50Ms: null });
+  });
+
   it("is described in OpenAPI", async () => {
     const { body } = await api(t, "GET", "/api/docs");
-    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(["/api/servers/{name}/tools", "/api/servers/{name}/tools/{tool}/call"]));
+    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(["/api/stats", "/api/servers/{name}/tools", "/api/servers/{name}/tools/{tool}/call"]));
   });
 });

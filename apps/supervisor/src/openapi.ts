@@ -53,6 +53,35 @@ export function settingsOpenApi(basePath: string): Record<string, unknown> {
         put: { summary: "Replace a server's settings", requestBody: body(ref("ServerConfig")), responses: { "200": ok("updated"), ...errors } },
         delete: { summary: "Remove a server (and its group entries)", responses: { "204": ok("removed"), "404": errors["404"] } },
       },
+      [p("/api/stats")]: {
+        get: {
+          summary: "Tool calls per server over the last hour, minute by minute (calls, errors, median latency)",
+          responses: {
+            "200": ok("per-server stats", {
+              type: "object",
+              properties: {
+                windowMinutes: { type: "integer" },
+                servers: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      server: { type: "string" },
+                      calls: { type: "integer" },
+                      errors: { type: "integer" },
+                      p50Ms: { type: ["number", "null"] },
+                      minutes: {
+                        type: "array",
+                        items: { type: "object", properties: { at: { type: "string", format: "date-time" }, calls: { type: "integer" }, errors: { type: "integer" }, p50Ms: { type: ["number", "null"] } } },
+                      },
+                    },
+                  },
+                },
+              },
+            }),
+          },
+        },
+      },
       [p("/api/servers/{name}/tools")]: {
         parameters: nameParam,
         get: {

@@ -31,6 +31,12 @@ export async function serverToolsRoutes(app: FastifyInstance, deps: ServerToolsR
     return Object.hasOwn(all, name) ? all[name] : undefined;
   };
 
+  /** Tool calls per server over the last hour, minute by minute: calls, errors, median latency. */
+  app.get("/api/stats", async () => {
+    const names = Object.keys((settings.settings.raw.mcpServers ?? {}) as Record<string, unknown>);
+    return deps.supervisor.stats.snapshot(names);
+  });
+
   /**
    * A server's tools as it lists them, each with its override applied and shown: enabled, the
    * description clients see, the server's own. Prompts and resources beside them.

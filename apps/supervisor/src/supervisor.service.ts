@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { canonicalJson, type ServerConfig, type Settings, type SmartRoutingConfig } from "@mcphub/config";
 import type { Bus } from "@mcphub/bus";
+import { CallStats } from "./call-stats.ts";
 import {
   JsonRpcCode,
   McpCallError,
@@ -44,6 +45,8 @@ interface ServerEntry {
 export class SupervisorService implements SupervisorPort {
   private settings: Settings | undefined;
   private readonly servers = new Map<string, ServerEntry>();
+  /** The last hour of tool calls per server and minute, for the dashboard's overview. */
+  readonly stats = new CallStats();
   private version = 0;
   private snapshot: CatalogSnapshot | undefined;
   private stopping = false;
@@ -131,7 +134,8 @@ export class SupervisorService implements SupervisorPort {
       status = (err instanceof McpCallError && err.reason) || "error";
       throw err;
     } finally {
-      end();
+      const seconds = end();
+      this.stats.record(call.server, seconds * 1000, status === "ok");
       this.opts.metrics.toolCalls.inc({ server: call.server, tool, status });
     }
   }
