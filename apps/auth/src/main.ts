@@ -33,7 +33,7 @@ export async function runAuth(): Promise<void> {
 
   const app = Fastify(serviceFastifyOptions(logger, authServerOptions));
   tagReplica(app, replica);
-  await app.register(metricsPlugin, { metrics });
+  await app.register(metricsPlugin, { metrics, access: { token: env.METRICS_TOKEN } });
   await app.register(authApp, {
     ...runtime,
     logger,

@@ -43,7 +43,7 @@ export async function runGateway(): Promise<void> {
   const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
   tagReplica(app, replica);
   await app.register(async (scoped) => {
-    await scoped.register(metricsPlugin, { metrics });
+    await scoped.register(metricsPlugin, { metrics, access: { token: env.METRICS_TOKEN } });
     scoped.get("/api/health", async () => ({ status: "ok", replica, auth: authenticator ? "enforced" : "open (SKIP_AUTH=true)", servers: supervisor.status() }));
     // Ready when this replica can serve a session: its Redis (session records, relay) and the supervisor answer.
     scoped.get("/api/health/ready", async (_req, reply) => {

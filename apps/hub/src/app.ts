@@ -3,10 +3,10 @@ import type { Env } from "@mcphub/config";
 import { MemoryBus } from "@mcphub/bus";
 import { openDatabase, type DbHandle, type DbOptions } from "@mcphub/db";
 import { gatewayApp, LOOPBACK_HOSTS, smartRoutingApi } from "@mcphub/gateway";
-import { HubMetrics, metricsPlugin, type Logger, serviceFastifyOptions } from "@mcphub/observability";
+import { HubMetrics, metricsPlugin, type Logger, type MetricsPluginOptions, serviceFastifyOptions } from "@mcphub/observability";
 import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
 import { authApp, authServerOptions, createAuthRuntime, type AuthenticationService, type AuthRuntime } from "@mcphub/auth";
-import type { AuthenticatorPort } from "@mcphub/contracts";
+import { HubError, type AuthenticatorPort } from "@mcphub/contracts";
 import { CachingAuthenticator } from "@mcphub/service-clients";
 import { BatchingAuditSink } from "./batching-audit-sink.ts";
 import { InProcessRouter } from "./in-process-router.ts";
@@ -123,7 +123,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
 
   const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES, ...(opts.auth ? authServerOptions : {}) }));
   await app.register(async (scoped) => {
-    await scoped.register(metricsPlugin, { metrics });
+    await scoped.register(metricsPlugin, { metrics, access: metricsAccess(env.METRICS_TOKEN, authenticator) });
     if (runtime && opts.auth) {
       const auth = runtime;
       await scoped.register(authApp, {
@@ -182,5 +182,22 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       await settings.start();
     },
     close: () => app.close(),
+  };
+}
+
+/**
+ * /metrics names servers and tools and counts sessions: while credentials are enforced it is
+ * for Prometheus (`Authorization: Bearer $METRICS_TOKEN`) and admins signed in, nobody else.
+ */
+function metricsAccess(token: string | undefined, authenticator: AuthenticatorPort | undefined): MetricsPluginOptions["access"] {
+  if (!authenticator) return { token };
+  return {
+    token,
+    async authorize(req) {
+      const authorization = req.headers.authorization;
+      if (!authorization) throw new HubError("HUB_UNAUTHORIZED", "metrics need Authorization: Bearer <METRICS_TOKEN> (or an admin's session token)", 401);
+      const principal = await authenticator.authenticate({ authorization });
+      if (principal.kind !== "user" || principal.role !== "admin") throw new HubError("HUB_FORBIDDEN", "metrics are for admins and for Prometheus with METRICS_TOKEN", 403);
+    },
   };
 }

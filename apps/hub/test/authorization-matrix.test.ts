@@ -211,13 +211,14 @@ const mcpRoutes = (url: string, target: string): Record<string, Route> => {
 
 /** Who may call what. Keys are `METHOD url` exactly as Fastify registered them. */
 const ROUTES: Record<string, Route> = {
-  // Public: health, metrics, docs, sign-in and the OAuth protected-resource metadata.
+  // Public: health, docs, sign-in and the OAuth protected-resource metadata.
   "GET /api/health": { kind: { public: true }, ok: 200, call: () => ({ path: "/api/health" }) },
   "HEAD /api/health": { kind: { public: true }, ok: 200, call: () => ({ path: "/api/health" }) },
   "GET /api/health/ready": { kind: { public: true }, ok: 200, call: () => ({ path: "/api/health/ready" }) },
   "HEAD /api/health/ready": { kind: { public: true }, ok: 200, call: () => ({ path: "/api/health/ready" }) },
-  "GET /metrics": { kind: { public: true }, ok: 200, call: () => ({ path: "/metrics" }) },
-  "HEAD /metrics": { kind: { public: true }, ok: 200, call: () => ({ path: "/metrics" }) },
+  // Metrics name servers and tools: for admins and Prometheus' METRICS_TOKEN (metrics-access.test.ts).
+  "GET /metrics": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/metrics" }) },
+  "HEAD /metrics": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/metrics" }) },
   "GET /api/docs": { kind: { public: true }, ok: 200, call: () => ({ path: "/api/docs" }) },
   // The dashboard's page and files: public, as any web page (the API behind it is not).
   "GET /": { kind: { public: true }, ok: 200, call: () => ({ path: "/" }) },

@@ -47,7 +47,7 @@ export async function runSupervisor(): Promise<void> {
   const audit = new AuditProducer(auditRedis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger) });
   // BASE_PATH prefixes the public routes as in the all-in-one hub; /internal stays at the root for peers.
   await app.register(async (scoped) => {
-    await scoped.register(metricsPlugin, { metrics });
+    await scoped.register(metricsPlugin, { metrics, access: { token: env.METRICS_TOKEN } });
     await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH, authenticator, audit });
   }, { prefix: env.BASE_PATH });
   await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });
