@@ -8,6 +8,7 @@
 #                             .bin holding the stdio servers the hub ships (mcp-server-everything…)
 #   apps/dashboard/dist/      the dashboard's build, when it was built (the hub serves it)
 #   mcp_settings.example.json copied to the settings path on first start
+#   infra/scripts/            backup.sh and restore.sh (a host install runs them from here)
 # The role of `pnpm deploy`, for a bundle: the same lockfile, without the workspace packages'
 # own copies of what the bundle already contains. Used by the Dockerfile and its test.
 #
@@ -54,4 +55,6 @@ else
   echo "runtime-tree: no dashboard build (apps/dashboard/dist); the tree serves the API only" >&2
 fi
 cp "$root/mcp_settings.example.json" "$out/"
+mkdir -p "$out/infra/scripts"
+cp -p "$root/infra/scripts/backup.sh" "$root/infra/scripts/restore.sh" "$out/infra/scripts/"
 echo "runtime-tree: $(du -sh "$out" | cut -f1) in $out" >&2

@@ -44,7 +44,8 @@ afterAll(async () => {
 describe("the image's runtime tree", () => {
   it("holds the bundle, production dependencies and the example settings, and nothing of the workspace", async () => {
     const top = (await readdir(tree)).sort();
-    expect(top.filter((f) => f !== "apps")).toEqual(["mcp_settings.example.json", "node_modules"]);
+    expect(top).toEqual(["apps", "infra", "mcp_settings.example.json", "node_modules"]);
+    expect((await readdir(join(tree, "infra/scripts"))).sort()).toEqual(["backup.sh", "restore.sh"]);
     expect(existsSync(join(tree, "apps/hub/dist/server.js"))).toBe(true);
     expect(existsSync(join(tree, "apps/hub/dist/migrations"))).toBe(true);
     expect(existsSync(join(tree, "apps/hub/src"))).toBe(false);

@@ -33,11 +33,15 @@ export function createLogger(opts: LoggerOptions): Logger {
   };
   if (opts.stream) return pino(base, opts.stream);
   if (!opts.file) return pino(base);
+  const file = pino.destination({ dest: opts.file, mkdir: true, sync: false });
+  // logrotate moves the file away, then SIGHUP (`systemctl reload`, `kill -HUP`) makes the
+  // process write to a new file at the same path instead of the moved one.
+  process.on("SIGHUP", () => file.reopen());
   return pino(
     base,
     pino.multistream([
       { level: opts.level as pino.Level, stream: process.stdout },
-      { level: opts.level as pino.Level, stream: pino.destination({ dest: opts.file, mkdir: true, sync: false }) },
+      { level: opts.level as pino.Level, stream: file },
     ]),
   );
 }
