@@ -9,6 +9,9 @@ import { connect, text, waitUntil } from "../../apps/hub/test/helpers/hub.ts";
 import { upstream } from "../../apps/hub/test/helpers/servers.ts";
 import { freshDatabase } from "../helpers/postgres.ts";
 import { startService, type ServiceProcess } from "../helpers/processes.ts";
+import { RedisBus } from "../../packages/bus/src/index.ts";
+import { createLogger } from "../../packages/observability/src/index.ts";
+import { RemoteCatalog } from "../../packages/service-clients/src/index.ts";
 
 /**
  * The supervisor and two gateway replicas as separate processes, joined by the internal
@@ -209,6 +212,43 @@ describe("sessions across replicas", () => {
 });
 
 describe("internal API", () => {
+  it("answers a relayed call that streams nothing as plain JSON, one that streams as NDJSON", async () => {
+    const call = (name: string, args: Record<string, unknown>) =>
+      fetch(`${supervisor.url}/internal/call`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        // What a gateway sends for a session's call: progress wanted, a call id to answer under.
+        body: JSON.stringify({ server: "everything", method: "tools/call", params: { name, arguments: args, _meta: { progressToken: 1 } }, progress: true, callId: `c-${name}` }),
+      });
+    const plain = await call("echo", { message: "plain" });
+    expect(plain.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await plain.json()).toMatchObject({ result: { content: [{ type: "text", text: "Echo: plain" }] } });
+    const streamed = await call("trigger-long-running-operation", { duration: 0.2, steps: 2 });
+    expect(streamed.headers.get("content-type")).toBe("application/x-ndjson");
+    const lines = (await streamed.text()).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.filter((l) => "progress" in l).length).toBeGreaterThanOrEqual(1);
+    expect(lines.at(-1)).toHaveProperty("result");
+  });
+
+  it("reads an unchanged catalog as a 304, never whole again", async () => {
+    const bus = new RedisBus({ url: REDIS_URL, name: "catalog-reader" });
+    const reader = new RemoteCatalog({ url: supervisor.url, token: TOKEN, bus, logger: createLogger({ level: "silent", service: "test" }), pollMs: 20 });
+    try {
+      await reader.start();
+      const first = reader.catalog();
+      await waitUntil(() => reader.reads.unchanged >= 5, 10_000, "five polls");
+      expect(reader.reads.full).toBe(1);
+      expect(reader.catalog()).toBe(first);
+      // What a 304 stands for: the same version, asked with If-None-Match.
+      const res = await fetch(`${supervisor.url}/internal/catalog`, { headers: { authorization: `Bearer ${TOKEN}`, "if-none-match": `"${first.version}"` } });
+      expect(res.status).toBe(304);
+      expect(await res.text()).toBe("");
+    } finally {
+      await reader.close();
+      await bus.close();
+    }
+  });
+
   it("refuses a missing or wrong INTERNAL_TOKEN", async () => {
     expect((await fetch(`${supervisor.url}/internal/catalog`)).status).toBe(401);
     const wrong = await fetch(`${supervisor.url}/internal/catalog`, { headers: { authorization: "Bearer nope" } });

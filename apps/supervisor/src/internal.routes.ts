@@ -36,10 +36,15 @@ export async function internalRoutes(app: FastifyInstance, opts: { supervisor: S
     }
   });
 
-  app.get(INTERNAL_PATHS.catalog, async (): Promise<InternalCatalogResponse> => ({
-    catalog: opts.supervisor.catalog(),
-    status: opts.supervisor.status(),
-  }));
+  // The version changes with everything the answer holds (lists, settings, states): readers ask
+  // with If-None-Match and an unchanged catalog costs them a 304, not the whole body.
+  app.get(INTERNAL_PATHS.catalog, async (req, reply): Promise<InternalCatalogResponse | undefined> => {
+    const catalog = opts.supervisor.catalog();
+    const etag = `"${catalog.version}"`;
+    reply.header("etag", etag);
+    if (req.headers["if-none-match"] === etag) return reply.code(304).send();
+    return { catalog, status: opts.supervisor.status() };
+  });
 
   app.post(INTERNAL_PATHS.call, async (req, reply) => {
     const parsed = internalCallRequestSchema.safeParse(req.body);
@@ -54,15 +59,18 @@ export async function internalRoutes(app: FastifyInstance, opts: { supervisor: S
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    if (!call.progress && call.callId === undefined) {
-      const line = await opts.supervisor
-        .call({ server: call.server, method: call.method, params: call.params, signal: abort.signal, headers: call.headers })
-        .then((result): InternalCallLine => ({ result }), errorLine);
-      return reply.send(line);
-    }
-    reply.hijack();
-    reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
-    const write = (line: InternalCallLine) => reply.raw.write(`${JSON.stringify(line)}\n`);
+    // The answer is NDJSON only once the call streams something (progress, a log message, a
+    // request for the client) before its result; a call that just answers, as most do, gets
+    // its result as plain JSON, whatever the caller said it could take.
+    let streaming = false;
+    const write = (line: InternalCallLine) => {
+      if (!streaming) {
+        streaming = true;
+        reply.hijack();
+        reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
+      }
+      reply.raw.write(`${JSON.stringify(line)}\n`);
+    };
     const upstreamCall: UpstreamCall = { server: call.server, method: call.method, params: call.params, signal: abort.signal, headers: call.headers };
     if (call.progress) upstreamCall.onProgress = (progress) => write({ progress });
     const callId = call.callId;
@@ -87,6 +95,7 @@ export async function internalRoutes(app: FastifyInstance, opts: { supervisor: S
       waiting.delete(callId);
       for (const settle of left?.values() ?? []) settle({ error: { code: JsonRpcCode.InternalError, message: "the call ended before the client answered" } });
     }
+    if (!streaming) return reply.send(final);
     reply.raw.end(`${JSON.stringify(final)}\n`);
     return reply;
   });

@@ -115,8 +115,18 @@ export class RemoteCatalog implements CatalogSource {
     return this.refreshing;
   }
 
+  /** How often the catalog was read whole, and how often the supervisor said it had not changed. */
+  readonly reads = { full: 0, unchanged: 0 };
+
   private async fetchCatalog(): Promise<void> {
-    const res = await this.pool.request({ path: INTERNAL_PATHS.catalog, method: "GET", headers: this.headers });
+    const known = this.snapshot.version >= 0 ? { "if-none-match": `"${this.snapshot.version}"` } : {};
+    const res = await this.pool.request({ path: INTERNAL_PATHS.catalog, method: "GET", headers: { ...this.headers, ...known } });
+    if (res.statusCode === 304) {
+      await res.body.dump();
+      this.reads.unchanged++;
+      return;
+    }
+    this.reads.full++;
     if (res.statusCode !== 200) throw new Error(`GET ${INTERNAL_PATHS.catalog} answered ${res.statusCode}: ${await res.body.text()}`);
     const body = (await res.body.json()) as InternalCatalogResponse;
     const changed = body.catalog.version !== this.snapshot.version;

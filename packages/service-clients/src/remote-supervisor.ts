@@ -66,7 +66,8 @@ export class RemoteSupervisor implements SupervisorPort {
       const text = await res.body.text();
       throw new McpCallError(JsonRpcCode.InternalError, `the supervisor refused the call (${res.statusCode}): ${text}`);
     }
-    if (!streamed) return outcome((await res.body.json()) as InternalCallLine);
+    // A call that streamed nothing before its result comes back as plain JSON (internal.routes.ts).
+    if (!streamed || !String(res.headers["content-type"]).startsWith("application/x-ndjson")) return outcome((await res.body.json()) as InternalCallLine);
     let buffered = "";
     for await (const chunk of res.body) {
       buffered += chunk.toString();
