@@ -1,0 +1,184 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The root workspace depends on neither @mcphub/bus nor ioredis: both come from the package itself.
+import { RedisBus } from "../../packages/bus/src/redis-bus.ts";
+import { text, waitUntil } from "../../apps/hub/test/helpers/hub.ts";
+import { upstream } from "../../apps/hub/test/helpers/servers.ts";
+import { freshDatabase } from "../helpers/postgres.ts";
+import { startPrivateRedis, type PrivateRedis } from "../helpers/private-redis.ts";
+import { startService, type ServiceProcess } from "../helpers/processes.ts";
+
+/**
+ * The distributed shape as separate processes (auth, supervisor, two gateway replicas) on a
+ * Redis of the test's own, which it stops and starts again, and the shared Postgres:
+ * - a revoked key is refused at once by both replicas (credentials.revoked on the bus);
+ * - tool calls answered while Redis is down reach the audit log once it is back, each once;
+ * - a supervisor SIGKILLed during settings writes leaves an audit row for every acknowledged one.
+ */
+const TOKEN = "split-hardening-internal-token-0123456789";
+const ADMIN_PASSWORD = "split-hardening-admin-password";
+const STREAM = "mcphub:audit";
+
+type Json = Record<string, any>;
+let dir: string;
+let redis: PrivateRedis;
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+let sql: ReturnType<typeof postgres>;
+let auth: ServiceProcess;
+let supervisor: ServiceProcess;
+let gateways: ServiceProcess[] = [];
+let admin: string;
+const settingsPath = () => join(dir, "mcp_settings.json");
+
+const supervisorEnv = () => ({ INTERNAL_TOKEN: TOKEN, REDIS_URL: redis.url, MCPHUB_SETTING_PATH: settingsPath(), DATABASE_URL: database.url, AUTH_URL: auth.url, AUDIT_STREAM: STREAM, LOG_LEVEL: "warn" });
+
+async function startSupervisor(): Promise<ServiceProcess> {
+  const proc = await startService("supervisor", supervisorEnv());
+  await waitUntil(async () => {
+    const health = (await (await fetch(`${proc.url}/api/health`)).json()) as { servers: { state: string }[] };
+    return health.servers.length === 1 && health.servers.every((s) => s.state === "ready");
+  }, 20_000, "the upstream ready in the supervisor");
+  return proc;
+}
+
+async function login(): Promise<string> {
+  const res = await fetch(`${auth.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: ADMIN_PASSWORD }) });
+  return ((await res.json()) as Json).token;
+}
+
+async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${base}${path}`, { method: "POST", headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const raw = await res.text();
+  return { status: res.status, body: raw ? JSON.parse(raw) : {} };
+}
+
+const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
+const initialize = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "split-hardening", version: "1" } } });
+
+async function initializeStatus(gateway: ServiceProcess, key: string): Promise<number> {
+  const res = await fetch(`${gateway.url}/mcp`, { method: "POST", headers: { ...MCP_HEADERS, authorization: `Bearer ${key}` }, body: initialize });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mcphub-split-hardening-"));
+  // Arguments are logged here so each answered call can be found by its own message.
+  await writeFile(settingsPath(), JSON.stringify({ mcpServers: { everything: upstream.everything() }, systemConfig: { audit: { logArguments: true } } }));
+  redis = await startPrivateRedis();
+  database = await freshDatabase("split_hardening");
+  sql = postgres(database.url, { max: 1, onnotice: () => {} });
+  auth = await startService("auth", {
+    DATABASE_URL: database.url, REDIS_URL: redis.url, AUDIT_STREAM: STREAM, INTERNAL_TOKEN: TOKEN,
+    JWT_SECRET: "split-hardening-jwt-secret-0123456789abcdef", ADMIN_PASSWORD, LOG_LEVEL: "warn", REPLICA_ID: "auth-split-hardening",
+  }, 45_000);
+  supervisor = await startSupervisor();
+  gateways = await Promise.all(
+    ["gw-a", "gw-b"].map((id) => startService("gateway", { INTERNAL_TOKEN: TOKEN, REDIS_URL: redis.url, SUPERVISOR_URL: supervisor.url, AUTH_URL: auth.url, AUDIT_STREAM: STREAM, REPLICA_ID: id, LOG_LEVEL: "warn" })),
+  );
+  admin = await login();
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([...gateways, supervisor, auth].filter(Boolean).map((s) => s.stop()));
+  await sql?.end({ timeout: 1 }).catch(() => {});
+  await database?.drop();
+  await redis?.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("revocation across gateway replicas", () => {
+  it("a revoked key is refused by both replicas once the revocation is on the bus, not after their caches expire", async () => {
+    const { body } = await post(auth.url, "/api/keys", { name: "revoked-across", accessType: "all" });
+    // Both replicas have it cached now (5 s).
+    for (const gw of gateways) expect(await initializeStatus(gw, body.key)).toBe(200);
+    const listener = new RedisBus({ url: redis.url, name: "split-hardening-listener" });
+    const seen = new Promise<void>((resolve) => listener.subscribe("credentials.revoked", (e) => e.keyId === body.apiKey.id && resolve()));
+    await listener.settled();
+    const res = await fetch(`${auth.url}/api/keys/${body.apiKey.id}`, { method: "DELETE", headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).toBe(204);
+    await seen;
+    await listener.close();
+    for (const gw of gateways) expect(await initializeStatus(gw, body.key)).toBe(401);
+  });
+});
+
+describe("Redis stopped and started again under tool calls", () => {
+  it("every call answered meanwhile reaches the audit log once Redis is back, each exactly once", async () => {
+    const { body } = await post(auth.url, "/api/keys", { name: "caller", accessType: "all" });
+    const client = new Client({ name: "split-hardening", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateways[0]!.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${body.key}` } } }));
+    const answered: string[] = [];
+    let answeredWhileDown = 0;
+    let down = false;
+    const call = async (message: string) => {
+      try {
+        const result = await client.callTool({ name: "everything-echo", arguments: { message } });
+        if (text(result).includes(message)) {
+          answered.push(message);
+          if (down) answeredWhileDown++;
+        }
+      } catch {
+        // A call the gateway could not serve while Redis was away was never answered: nothing to audit.
+      }
+    };
+    for (let i = 0; i < 50; i++) await call(`before-${i}`);
+    await redis.stop();
+    down = true;
+    for (let i = 0; i < 50; i++) await call(`during-${i}`);
+    down = false;
+    await redis.start();
+    for (let i = 0; i < 50; i++) await call(`after-${i}`);
+    await client.close();
+    expect(answeredWhileDown).toBeGreaterThan(0);
+
+    const counts = async () => {
+      const rows = await sql<{ message: string; n: number }[]>`
+        select details->'arguments'->>'message' as message, count(*)::int as n
+        from audit_logs where action = 'tool.call' and details->'arguments'->>'message' is not null group by 1`;
+      return new Map(rows.map((r) => [r.message, r.n]));
+    };
+    await waitUntil(async () => {
+      const stored = await counts();
+      return answered.every((m) => stored.has(m));
+    }, 30_000, "every answered call's audit row");
+    const stored = await counts();
+    expect(answered.filter((m) => stored.get(m) !== 1)).toEqual([]);
+  }, 90_000);
+});
+
+describe("a supervisor killed during settings writes", () => {
+  it("leaves an audit row for every write it acknowledged", async () => {
+    const acked: string[] = [];
+    let killed = false;
+    const victim = supervisor;
+    const writer = async (w: number) => {
+      for (let i = 0; !killed; i++) {
+        const id = `kill-${w}-${i}`;
+        const res = await post(victim.url, "/api/groups", { id, name: id, servers: ["everything"] }).catch(() => undefined);
+        if (killed) return;
+        if (res?.status !== 201) throw new Error(`a write failed before the kill: ${res?.status}`);
+        acked.push(id);
+        if (acked.length >= 30) {
+          killed = true;
+          victim.proc.kill("SIGKILL");
+        }
+      }
+    };
+    await Promise.all([writer(0), writer(1), writer(2)]);
+    await victim.stop();
+    const groupRows = async () =>
+      new Set((await sql<{ id: string }[]>`select resource_id as id from audit_logs where action = 'group.create' and success`).map((r) => r.id));
+    await waitUntil(async () => {
+      const rows = await groupRows();
+      return acked.every((id) => rows.has(id));
+    }, 30_000, "the acknowledged writes' audit rows");
+    expect(acked.length).toBeGreaterThanOrEqual(30);
+    supervisor = await startSupervisor();
+  }, 90_000);
+});
