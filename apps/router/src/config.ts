@@ -1,14 +1,17 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { splitServiceEnvSchema } from "@mcphub/config";
+import type { SmartRoutingSnapshot } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
-import type { Embedder } from "./embedder.ts";
-import { LocalEmbedder } from "./local.embedder.ts";
+import { EmbedderUnavailableError, type Embedder } from "./embedder.ts";
 import { OpenAIEmbedder } from "./openai.embedder.ts";
+import type { EmbedderChoice } from "./router.service.ts";
+import { UseEmbedder } from "./use.embedder.ts";
 
-/** The router's environment: a split service's, plus the supervisor to read and the embedding model. */
+/** The router's environment: a split service's, plus the supervisor to read and the embedding defaults. */
 export const routerEnvSchema = splitServiceEnvSchema.extend({
   SUPERVISOR_URL: z.url(),
-  /** Absent or empty: the offline local embedder. */
+  /** Absent or empty: the offline local model, unless the settings name a key. */
   OPENAI_API_KEY: z
     .string()
     .optional()
@@ -18,14 +21,40 @@ export const routerEnvSchema = splitServiceEnvSchema.extend({
 });
 export type RouterEnv = z.infer<typeof routerEnvSchema>;
 
-export interface EmbeddingConfig {
+/** The environment's embedding defaults (MCPHub's OPENAI_API_KEY, OPENAI_BASE_URL, EMBEDDING_MODEL). */
+export interface EmbeddingEnv {
   openaiApiKey?: string;
   openaiBaseUrl: string;
   model: string;
 }
 
-/** "openai" (any OpenAI-compatible server) when a key is set, else the deterministic local embedder. */
-export function createEmbedder(cfg: EmbeddingConfig, logger: Logger): Embedder {
-  if (!cfg.openaiApiKey) return new LocalEmbedder();
-  return new OpenAIEmbedder({ baseUrl: cfg.openaiBaseUrl, apiKey: cfg.openaiApiKey, model: cfg.model, logger });
+/** @deprecated name kept for callers of the first router: the environment's embedding defaults. */
+export type EmbeddingConfig = EmbeddingEnv;
+
+/**
+ * The embedder `systemConfig.smartRouting` asks for, as MCPHub reads it: an OpenAI-compatible
+ * server when the provider is "openai", or when no provider is named and a key is set (in the
+ * settings or OPENAI_API_KEY); the settings' base URL, key and model win over the environment's.
+ * Otherwise the offline model shipped with the hub. "openai" without any key is refused with
+ * the reason (the router then ranks lexically and says why).
+ */
+export function chooseEmbedder(settings: Partial<SmartRoutingSnapshot>, env: EmbeddingEnv, logger: Logger): EmbedderChoice {
+  const apiKey = settings.openaiApiKey || env.openaiApiKey;
+  const openai = settings.embeddingProvider === "openai" || (settings.embeddingProvider === undefined && apiKey !== undefined);
+  if (!openai) return { key: "local:use", create: () => new UseEmbedder() };
+  if (!apiKey) throw new EmbedderUnavailableError('smartRouting.embeddingProvider is "openai" but no API key is set (smartRouting.openaiApiKey or OPENAI_API_KEY)');
+  const baseUrl = settings.openaiApiBaseUrl || env.openaiBaseUrl;
+  const model = settings.openaiApiEmbeddingModel || env.model;
+  const maxTokens = settings.embeddingMaxTokens;
+  // The key enters the choice's identity only as a digest: a rotated key makes a new client, never a log line.
+  const keyDigest = createHash("sha256").update(apiKey).digest("hex").slice(0, 16);
+  return {
+    key: `openai:${baseUrl}:${model}:${maxTokens ?? ""}:${keyDigest}`,
+    create: () => new OpenAIEmbedder({ baseUrl, apiKey, model, logger, maxInputTokens: maxTokens }),
+  };
+}
+
+/** The embedder the environment alone asks for (no settings): OpenAI-compatible with a key, else the local model. */
+export function createEmbedder(env: EmbeddingEnv, logger: Logger): Embedder {
+  return chooseEmbedder({}, env, logger).create();
 }

@@ -6,7 +6,7 @@ import { RedisBus } from "@mcphub/bus";
 import { openDatabase } from "@mcphub/db";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import routerApp from "./app.ts";
-import { createEmbedder, routerEnvSchema } from "./config.ts";
+import { chooseEmbedder, routerEnvSchema } from "./config.ts";
 import { EmbeddingRepository } from "./embedding.repository.ts";
 import { RemoteCatalog } from "@mcphub/service-clients";
 import { RouterService } from "./router.service.ts";
@@ -20,20 +20,21 @@ export async function runRouter(): Promise<void> {
   const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
   // Without DATABASE_URL, PGlite in a directory of its own: a supervisor on the same DATA_DIR holds its own.
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: join(env.DATA_DIR, "router") });
-  const embedder = createEmbedder({ openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, model: env.EMBEDDING_MODEL }, logger);
+  const embeddingEnv = { openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, model: env.EMBEDDING_MODEL };
   const catalog = new RemoteCatalog({ url: env.SUPERVISOR_URL, token: env.INTERNAL_TOKEN, bus, logger });
   const repository = new EmbeddingRepository(db.db);
   const router = new RouterService({
     source: catalog,
     repository,
-    embedder,
+    // The settings' smartRouting picks the embedder (and a change swaps it); the environment gives its defaults.
+    chooseEmbedder: (settings) => chooseEmbedder(settings, embeddingEnv, logger),
     // pgvector on a Postgres server; in PGlite its scan is ~90× slower than ranking the cached
     // rows in process (bench/router/retrieval.ts: 13.7 ms vs 0.15 ms p50), with the same ranking.
     useVector: db.hasVector && db.kind === "postgres",
     logger,
     metrics,
   });
-  logger.info({ model: embedder.model, backend: router.status().backend, database: db.kind }, "router starting");
+  logger.info({ backend: router.status().backend, database: db.kind }, "router starting");
 
   const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);
@@ -50,7 +51,7 @@ export async function runRouter(): Promise<void> {
   app.addHook("onClose", async () => {
     await catalog.close();
     await router.stop();
-    await embedder.close?.();
+    await router.currentEmbedder()?.close?.();
     await db.close();
     await bus.close();
   });

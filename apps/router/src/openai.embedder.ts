@@ -15,6 +15,11 @@ export interface OpenAIEmbedderOptions {
   /** First backoff; doubled on each retry, capped at 20 s, unless the server says how long to wait. */
   retryBaseMs?: number;
   timeoutMs?: number;
+  /**
+   * `smartRouting.embeddingMaxTokens`: texts are cut to about this many tokens (four characters
+   * each, the usual rate for English) so a long description does not make the server refuse the batch.
+   */
+  maxInputTokens?: number;
 }
 
 /** The wire format of `POST /embeddings` in the OpenAI API and the servers compatible with it. */
@@ -43,6 +48,7 @@ const MAX_BACKOFF_MS = 20_000;
  * several "compatible" servers (proxies, local model servers) do not implement.
  */
 export class OpenAIEmbedder implements Embedder {
+  readonly provider = "openai" as const;
   readonly model: string;
   private readonly pool: Pool;
   private readonly path: string;
@@ -56,7 +62,9 @@ export class OpenAIEmbedder implements Embedder {
     this.batchSize = opts.batchSize ?? 100;
   }
 
-  async embed(texts: string[]): Promise<number[][]> {
+  async embed(input: string[]): Promise<number[][]> {
+    const maxChars = this.opts.maxInputTokens ? this.opts.maxInputTokens * 4 : undefined;
+    const texts = maxChars ? input.map((t) => (t.length > maxChars ? t.slice(0, maxChars) : t)) : input;
     const out: number[][] = [];
     for (let i = 0; i < texts.length; i += this.batchSize) {
       out.push(...(await this.embedBatch(texts.slice(i, i + this.batchSize))));

@@ -1,66 +1,71 @@
-import { HubError, type CatalogSnapshot } from "@mcphub/contracts";
-import type { Logger } from "@mcphub/observability";
+import { HubError, searchRequestSchema, type CatalogSnapshot, type CatalogSource, type ParsedSearchRequest, type RouterIndexStatus, type RouterPort, type SearchRequest, type SearchResponse, type SearchResult, type SmartRoutingSnapshot } from "@mcphub/contracts";
+import type { HubMetrics, Logger } from "@mcphub/observability";
 import type { Embedder } from "./embedder.ts";
-import { EmbeddingError } from "./openai.embedder.ts";
-import type { EmbeddingRepository, ToolEmbedding, VectorMatch } from "./embedding.repository.ts";
-import type { HubMetrics } from "@mcphub/observability";
-import { searchRequestSchema, type CatalogSource, type RouterPort, type SearchRequest, type SearchResponse, type SearchResult } from "@mcphub/contracts";
+import type { EmbeddingRepository, ToolEmbedding } from "./embedding.repository.ts";
+import { FUSION_DEFAULTS, fuse, type FusionParams } from "./fusion.ts";
+import { LexicalIndex } from "./lexical.ts";
 import { catalogTools, contentHash, type ToolItem } from "./tool-text.ts";
+
+/** How a RouterService gets its embedder: fixed, or chosen from the catalog's smart-routing settings. */
+export interface EmbedderChoice {
+  /** Equal keys mean the same embedder (provider, endpoint, model, key): a new key swaps it and re-embeds. */
+  key: string;
+  create(): Embedder;
+}
 
 export interface RouterServiceOptions {
   source: CatalogSource;
   repository: EmbeddingRepository;
-  embedder: Embedder;
+  /** A fixed embedder (tests, benchmarks). */
+  embedder?: Embedder;
+  /** Else: the embedder the settings ask for, looked at on every catalog change. */
+  chooseEmbedder?: (settings: SmartRoutingSnapshot) => EmbedderChoice;
   /** Rank with pgvector in SQL (the database has the extension); else exactly in process. */
   useVector: boolean;
   logger: Logger;
-  metrics: Pick<HubMetrics, "searchDuration" | "embeddedInputs">;
+  metrics: Pick<HubMetrics, "searchDuration" | "embeddedInputs"> & Partial<Pick<HubMetrics, "routerIndexTools" | "embedderErrors">>;
   /** First wait before retrying a failed sync; doubles up to a minute. */
   retryMs?: number;
+  fusion?: Partial<FusionParams>;
+  /** The signals that rank: both (the default), or one alone (benchmarks compare them). */
+  signals?: "hybrid" | "lexical" | "semantic";
 }
 
-export interface SyncReport {
-  at: string;
-  catalogVersion: number;
-  embedded: number;
-  reused: number;
-  removed: number;
-  ms: number;
-}
-
-export interface IndexStatus {
-  model: string;
-  backend: "pgvector" | "exact";
-  /** The first sync has completed: searches see the whole catalog. */
-  ready: boolean;
-  syncing: boolean;
-  /** Tools of the catalog that have a vector. */
-  tools: number;
-  lastSync?: SyncReport;
-  lastError?: string;
-}
+export type SyncReport = NonNullable<RouterIndexStatus["lastSync"]>;
+export type IndexStatus = RouterIndexStatus;
 
 interface CatalogIndex {
   version: number;
-  items: Map<string, ToolItem>;
+  items: ToolItem[];
+  byId: Map<string, number>;
+  lexical: LexicalIndex;
 }
 
-/** A stored vector as pgvector reads it (single precision), with its norm. */
-interface CachedVector {
-  contentId: string;
-  values: Float32Array;
-  norm: number;
+/** The exact backend's vectors in one matrix, rows in `ids` order, unit length. */
+interface ExactMatrix {
+  version: number;
+  ids: string[];
+  dims: number;
+  /** Kept in process only when the embedder has no scorer of its own. */
+  matrix?: Float32Array;
 }
+
+/** Why the semantic signal is missing from one search; the answer says it in `degraded`. */
+class Degraded extends Error {}
 
 const QUERY_CACHE_SIZE = 512;
+let slots = 0;
+/** Texts per embedding call during a sync: progress is stored after each, so a restart resumes. */
+const SYNC_CHUNK = 256;
 
 /**
- * Keeps `vector_embeddings` in step with the catalog and answers searches over it.
+ * Keeps `vector_embeddings` in step with the catalog and ranks tools for a query: BM25F over
+ * the tools' fields fused with the embedder's cosine similarity (fusion.ts).
  *
- * A sync embeds only tools whose text changed (by content hash), so a restart or a catalog
- * event that changed nothing costs no embedding call. Tools of a server that is configured and
- * enabled but not ready (restarting) are kept, not re-embedded when it returns; they are
- * searched again once the server is back in the catalog.
+ * A sync embeds only tools whose text changed (by content hash), in the background: searches
+ * rank lexically (saying so) until the first one is done, and whenever the embedder fails. Tools
+ * of a server that is configured and enabled but not ready (restarting) keep their rows, not
+ * re-embedded when it returns; they are searched again once the server is back in the catalog.
  */
 export class RouterService implements RouterPort {
   private syncing: Promise<void> | undefined;
@@ -73,19 +78,35 @@ export class RouterService implements RouterPort {
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private stopped = false;
+  private forceAll = false;
   private unsubscribe: (() => void) | undefined;
   private catalogIndex: CatalogIndex | undefined;
-  private indexed = new Set<string>();
-  private exact: CachedVector[] | undefined;
-  private readonly queryCache = new Map<string, number[]>();
+  private embedder: Embedder | undefined;
+  private embedderKey: string | undefined;
+  private embedderError: string | undefined;
+  /** The current model's vectors by content id (exact backend). */
+  private readonly vectors = new Map<string, Float32Array>();
+  private exact: ExactMatrix | undefined;
+  private exactVersion = 0;
+  /** Tools of the current catalog that have a vector of the current model. */
+  private indexed = 0;
+  private progress: { embedded: number; total: number } | undefined;
+  private readonly queryCache = new Map<string, Float32Array>();
   private readonly backend: "pgvector" | "exact";
-  private forceAll = false;
+  private readonly fusion: FusionParams;
+  /** This service's matrix in the embedder's scorer. */
+  private readonly slot = `router-${process.pid}-${++slots}`;
 
   constructor(private readonly opts: RouterServiceOptions) {
     this.backend = opts.useVector ? "pgvector" : "exact";
+    this.fusion = { ...FUSION_DEFAULTS, ...opts.fusion };
+    if (opts.embedder) {
+      this.embedder = opts.embedder;
+      this.embedderKey = "fixed";
+    }
   }
 
-  /** Follows the catalog: a sync now and after every change. */
+  /** Follows the catalog: a sync now and after every change. Returns at once: indexing runs in the background. */
   start(): void {
     this.unsubscribe = this.opts.source.onCatalogChanged(() => void this.sync());
     void this.sync();
@@ -96,26 +117,33 @@ export class RouterService implements RouterPort {
     this.unsubscribe?.();
     clearTimeout(this.retryTimer);
     await this.syncing;
+    // Frees this service's matrix in a shared embedder's worker.
+    if (this.exact && this.embedder?.scorer) await this.embedder.scorer.load(this.slot, ++this.exactVersion, new Float32Array(0), 0, 0).catch(() => undefined);
   }
 
-  /** Re-embeds every tool, whatever its stored hash says. */
-  async reindex(): Promise<IndexStatus> {
+  /** The embedder in use (after the settings were read), for closing it with the process. */
+  currentEmbedder(): Embedder | undefined {
+    return this.embedder;
+  }
+
+  status(): RouterIndexStatus {
+    return {
+      model: this.embedder?.model ?? "none",
+      backend: this.backend,
+      ready: this.ready,
+      syncing: this.syncing !== undefined,
+      tools: this.indexed,
+      lastSync: this.lastSync,
+      lastError: this.lastError ?? this.embedderError,
+    };
+  }
+
+  /** Re-embeds every tool, whatever its stored hash says; resolves when the index is rebuilt. */
+  async reindex(): Promise<RouterIndexStatus> {
     await this.syncing;
     this.forceAll = true;
     await this.sync();
     return this.status();
-  }
-
-  status(): IndexStatus {
-    return {
-      model: this.opts.embedder.model,
-      backend: this.backend,
-      ready: this.ready,
-      syncing: this.syncing !== undefined,
-      tools: this.indexed.size,
-      lastSync: this.lastSync,
-      lastError: this.lastError,
-    };
   }
 
   /**
@@ -126,7 +154,7 @@ export class RouterService implements RouterPort {
     if (this.stopped) return Promise.resolve();
     if (this.syncing) {
       // Another pass only if the catalog moved on since this one read it.
-      if (this.opts.source.catalog().version !== this.passVersion) this.again = true;
+      if (this.opts.source.catalog().version !== this.passVersion || this.forceAll) this.again = true;
       return this.syncing;
     }
     this.syncing = (async () => {
@@ -154,10 +182,6 @@ export class RouterService implements RouterPort {
   }
 
   async search(input: SearchRequest): Promise<SearchResponse> {
-    return { results: await this.rank(input), ranking: "hybrid" };
-  }
-
-  private async rank(input: SearchRequest): Promise<SearchResult[]> {
     const parsed = searchRequestSchema.safeParse(input);
     if (!parsed.success) {
       const details = parsed.error.issues.map((i) => ({ field: i.path.join(".") || "body", message: i.message }));
@@ -166,29 +190,170 @@ export class RouterService implements RouterPort {
     const req = parsed.data;
     const end = this.opts.metrics.searchDuration.startTimer({ backend: this.backend });
     try {
-      const { items } = this.currentCatalog();
-      const only = req.servers ? new Set(req.servers) : undefined;
-      const allowed = [...items.values()].filter((i) => !only || only.has(i.server)).map((i) => i.contentId);
-      if (!allowed.length) return [];
-      const query = await this.embedQuery(req.query);
-      const matches = this.opts.useVector
-        ? await this.opts.repository.nearest({ model: this.opts.embedder.model, query, contentIds: allowed, limit: req.limit, threshold: req.threshold })
-        : await this.nearestExact(query, new Set(allowed), req.limit, req.threshold);
-      return matches.map((m) => {
-        const item = items.get(m.contentId)!;
-        return { server: item.server, tool: item.tool, score: m.score, description: item.description };
-      });
+      return await this.rank(req);
     } finally {
       end();
     }
   }
 
+  private async rank(req: ParsedSearchRequest): Promise<SearchResponse> {
+    const cat = this.currentCatalog();
+    const allowed = allowedTools(cat.items, req);
+    const signals = this.opts.signals ?? "hybrid";
+    // The semantic side runs (in the embedder's worker, or in SQL) while BM25 runs here.
+    const semanticPending = signals === "lexical" ? undefined : this.semantic(req.query, cat, allowed).catch((err: unknown) => err as Error);
+    let lexical = new Map<string, number>();
+    if (signals !== "semantic") {
+      const { matches, max } = cat.lexical.search(req.query, (d) => allowed[d] === 1);
+      if (max > 0) for (const m of matches) lexical.set(cat.items[m.doc]!.contentId, m.score / max);
+    }
+    const semantic = await semanticPending;
+    let ranking: SearchResponse["ranking"] = "hybrid";
+    let degraded: string | undefined;
+    let fused;
+    if (semantic === undefined || semantic instanceof Error) {
+      if (semantic instanceof Error) {
+        if (!(semantic instanceof Degraded)) this.opts.logger.warn({ err: semantic.message }, "semantic search failed; ranking lexically");
+        degraded = semantic.message;
+      }
+      ranking = "lexical";
+      if (signals === "semantic") lexical = new Map();
+      fused = fuse(lexical, undefined, 0, this.fusion);
+    } else if (signals === "semantic") {
+      fused = fuse(new Map(), semantic.scores, semantic.floor, { ...this.fusion, semanticWeight: 1 });
+    } else {
+      fused = fuse(lexical, semantic.scores, semantic.floor, this.fusion);
+    }
+    const results: SearchResult[] = [];
+    for (const f of fused) {
+      if (results.length >= req.limit) break;
+      if (req.threshold !== undefined && f.score < req.threshold) break;
+      const item = cat.items[cat.byId.get(f.contentId)!]!;
+      results.push({ server: item.server, tool: item.tool, score: round(f.score), description: item.description });
+    }
+    return degraded === undefined ? { results, ranking } : { results, ranking, degraded };
+  }
+
+  /** The `candidates` closest allowed tools by cosine, and the lowest of them (stand-in for all others). */
+  private async semantic(query: string, cat: CatalogIndex, allowed: Uint8Array): Promise<{ scores: Map<string, number>; floor: number }> {
+    const embedder = this.embedder;
+    if (this.embedderError) throw new Degraded(this.embedderError);
+    if (!embedder || !this.ready) {
+      const p = this.progress;
+      throw new Degraded(`the semantic index is being built${p ? ` (${p.embedded} of ${p.total} tools embedded)` : ""}; ranking lexically meanwhile`);
+    }
+    const k = this.fusion.candidates;
+    if (this.backend === "pgvector") {
+      const vector = await this.embedQuery(embedder, query);
+      this.checkDims(vector.length, this.exact?.dims);
+      const contentIds: string[] = [];
+      allowed.forEach((a, d) => a && contentIds.push(cat.items[d]!.contentId));
+      const matches = await this.opts.repository.nearest({ model: embedder.model, query: Array.from(vector), contentIds, limit: k });
+      return { scores: new Map(matches.map((m) => [m.contentId, m.score])), floor: matches.at(-1)?.score ?? 0 };
+    }
+    const exact = this.exact;
+    if (!exact) throw new Degraded("the semantic index is being built; ranking lexically meanwhile");
+    let scores: Float32Array;
+    if (embedder.scorer && !exact.matrix) {
+      const cached = this.queryCache.get(query);
+      let answer;
+      try {
+        answer = await embedder.scorer.query(this.slot, query, cached);
+      } catch (err) {
+        this.opts.metrics.embedderErrors?.inc({ model: embedder.model, purpose: "query" });
+        throw new Degraded(`the embedder failed: ${(err as Error).message}`);
+      }
+      if (!cached) {
+        this.opts.metrics.embeddedInputs.inc({ model: embedder.model });
+        this.remember(query, answer.vector.slice());
+      }
+      if (answer.version !== exact.version) throw new Degraded("the semantic index changed during the search");
+      this.checkDims(answer.vector.length, exact.dims);
+      scores = answer.scores;
+    } else {
+      const vector = await this.embedQuery(embedder, query);
+      this.checkDims(vector.length, exact.dims);
+      scores = dotAll(exact.matrix!, exact.ids.length, exact.dims, vector);
+    }
+    return topK(exact.ids, scores, (id) => {
+      const d = cat.byId.get(id);
+      return d !== undefined && allowed[d] === 1;
+    }, k);
+  }
+
+  /** A model that answers in another dimension than the index holds: said, and everything re-embedded. */
+  private checkDims(got: number, indexed: number | undefined): void {
+    if (indexed === undefined || got === indexed) return;
+    this.ready = false;
+    void this.reindex();
+    throw new Degraded(`the embedding model ${this.embedder?.model} returned ${got} dimensions where the index holds ${indexed}: re-embedding the catalog, ranking lexically meanwhile`);
+  }
+
+  private async embedQuery(embedder: Embedder, query: string): Promise<Float32Array> {
+    const cached = this.queryCache.get(query);
+    if (cached) {
+      // Refresh its place: the map's order is the eviction order.
+      this.queryCache.delete(query);
+      this.queryCache.set(query, cached);
+      return cached;
+    }
+    let vector: Float32Array;
+    try {
+      const [v] = await embedder.embed([query], { query: true });
+      vector = unit(v!);
+    } catch (err) {
+      this.opts.metrics.embedderErrors?.inc({ model: embedder.model, purpose: "query" });
+      throw new Degraded(`the embedder failed: ${(err as Error).message}`);
+    }
+    this.opts.metrics.embeddedInputs.inc({ model: embedder.model });
+    this.remember(query, vector);
+    return vector;
+  }
+
+  private remember(query: string, vector: Float32Array): void {
+    this.queryCache.set(query, vector);
+    if (this.queryCache.size > QUERY_CACHE_SIZE) this.queryCache.delete(this.queryCache.keys().next().value!);
+  }
+
   private currentCatalog(): CatalogIndex {
     const snapshot = this.opts.source.catalog();
     if (this.catalogIndex?.version !== snapshot.version) {
-      this.catalogIndex = { version: snapshot.version, items: new Map(catalogTools(snapshot).map((i) => [i.contentId, i])) };
+      const items = catalogTools(snapshot);
+      this.catalogIndex = {
+        version: snapshot.version,
+        items,
+        byId: new Map(items.map((i, n) => [i.contentId, n])),
+        lexical: new LexicalIndex(items.map((i) => i.lexical)),
+      };
     }
     return this.catalogIndex;
+  }
+
+  /** Swaps the embedder when the settings ask for another; the new model's index starts empty (lexical meanwhile). */
+  private followSettings(snapshot: CatalogSnapshot): void {
+    if (!this.opts.chooseEmbedder) return;
+    let choice: EmbedderChoice;
+    try {
+      choice = this.opts.chooseEmbedder(snapshot.smartRouting);
+    } catch (err) {
+      // A setting that names no usable embedder (openai without a key): lexical ranking, and the reason in every answer.
+      this.embedderError = (err as Error).message;
+      return;
+    }
+    this.embedderError = undefined;
+    if (choice.key === this.embedderKey) return;
+    const previous = this.embedder;
+    this.embedder = choice.create();
+    this.embedderKey = choice.key;
+    this.ready = false;
+    this.vectors.clear();
+    this.exact = undefined;
+    this.queryCache.clear();
+    this.indexed = 0;
+    if (previous) {
+      this.opts.logger.info({ from: previous.model, to: this.embedder.model }, "embedding model changed; re-embedding the catalog");
+      void previous.close?.();
+    }
   }
 
   private async syncOnce(): Promise<void> {
@@ -197,97 +362,124 @@ export class RouterService implements RouterPort {
     // Version 0 (or the -1 of a reader that has not fetched yet): the supervisor has not applied
     // any settings, so an empty catalog means "not known yet", not "every tool was removed".
     if (snapshot.version <= 0) return;
+    this.followSettings(snapshot);
+    const embedder = this.embedder;
+    if (!embedder) return;
     const started = Date.now();
-    const { repository, embedder } = this.opts;
+    const { repository } = this.opts;
     const model = embedder.model;
     const items = catalogTools(snapshot);
     const stored = await repository.hashes(model);
     const hashes = new Map(items.map((i) => [i.contentId, contentHash(i.text, model)]));
     const all = this.forceAll;
     this.forceAll = false;
-    const stale = all ? items : items.filter((i) => stored.get(i.contentId) !== hashes.get(i.contentId));
+    let stale = all ? items : items.filter((i) => stored.get(i.contentId)?.hash !== hashes.get(i.contentId));
     const removals = (await repository.tools()).filter((r) => !hashes.has(r.contentId) && removed(snapshot, r.server, r.tool)).map((r) => r.contentId);
 
-    let upserts: ToolEmbedding[] = [];
-    if (stale.length) {
-      const vectors = await embedder.embed(stale.map((i) => i.text));
-      this.opts.metrics.embeddedInputs.inc({ model }, stale.length);
-      upserts = stale.map((item, n) => ({
-        contentId: item.contentId,
-        server: item.server,
-        tool: item.tool,
-        text: item.text,
-        embedding: vectors[n]!,
-        model,
-        contentHash: hashes.get(item.contentId)!,
-      }));
+    // Vectors of tools that are unchanged come from the database the first time (a restart).
+    if (this.backend === "exact") {
+      const missing = items.some((i) => !this.vectors.has(i.contentId) && stored.has(i.contentId));
+      if (missing) {
+        for (const row of await repository.vectors(model)) if (hashes.get(row.contentId) === stored.get(row.contentId)?.hash) this.vectors.set(row.contentId, unit(row.embedding));
+      }
     }
-    if (upserts.length || removals.length) await repository.apply(upserts, removals);
-    if (!this.opts.useVector && (upserts.length || removals.length || !this.exact)) await this.loadExact();
-    this.indexed = new Set(items.map((i) => i.contentId));
+
+    let embedded = 0;
+    let dims: number | undefined;
+    const staleIds = new Set(stale.map((i) => i.contentId));
+    this.progress = { embedded: 0, total: stale.length };
+    for (let round = 0; round < 2 && stale.length; round++) {
+      for (let i = 0; i < stale.length; i += SYNC_CHUNK) {
+        if (this.embedder !== embedder || this.stopped) {
+          this.again = true;
+          return;
+        }
+        const chunk = stale.slice(i, i + SYNC_CHUNK);
+        let vectors: number[][];
+        try {
+          vectors = await embedder.embed(chunk.map((c) => c.text));
+        } catch (err) {
+          this.opts.metrics.embedderErrors?.inc({ model, purpose: "index" });
+          throw err;
+        }
+        this.opts.metrics.embeddedInputs.inc({ model }, chunk.length);
+        dims ??= vectors[0]?.length;
+        const upserts: ToolEmbedding[] = chunk.map((item, n) => ({
+          contentId: item.contentId,
+          server: item.server,
+          tool: item.tool,
+          text: item.text,
+          embedding: vectors[n]!,
+          model,
+          contentHash: hashes.get(item.contentId)!,
+        }));
+        await repository.apply(upserts, []);
+        if (this.backend === "exact") for (const u of upserts) this.vectors.set(u.contentId, unit(u.embedding));
+        embedded += chunk.length;
+        this.progress = { embedded, total: this.progress.total };
+      }
+      // A model that now answers in another dimension (a changed model behind the same name): the unchanged tools are redone too.
+      stale = dims === undefined ? [] : items.filter((i) => !staleIds.has(i.contentId) && stored.get(i.contentId)!.dims !== dims);
+      for (const i of stale) staleIds.add(i.contentId);
+      if (stale.length) this.progress = { embedded, total: this.progress.total + stale.length };
+    }
+    if (removals.length) await repository.apply([], removals);
+    for (const id of removals) this.vectors.delete(id);
+    if (this.backend === "pgvector" && embedded) {
+      dims ??= stored.values().next().value?.dims;
+      if (dims) await repository.ensureHnsw(model, dims).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, "could not create the HNSW index; searching without it"));
+    }
+    if (this.backend === "exact") await this.loadExact(items, embedder);
+    else this.exact = { version: 0, ids: [], dims: dims ?? stored.values().next().value?.dims ?? 0 };
+    this.indexed = items.filter((i) => staleIds.has(i.contentId) || stored.has(i.contentId)).length;
+    this.opts.metrics.routerIndexTools?.set({ model }, this.indexed);
     this.ready = true;
+    this.progress = undefined;
     this.lastSync = {
       at: new Date().toISOString(),
       catalogVersion: snapshot.version,
-      embedded: upserts.length,
-      reused: items.length - upserts.length,
+      embedded,
+      reused: items.length - embedded,
       removed: removals.length,
       ms: Date.now() - started,
     };
-    if (upserts.length || removals.length) this.opts.logger.info(this.lastSync, "tool index updated");
+    if (embedded || removals.length) this.opts.logger.info(this.lastSync, "tool index updated");
   }
 
-  private async loadExact(): Promise<void> {
-    const rows = await this.opts.repository.vectors(this.opts.embedder.model);
-    this.exact = rows.map((r) => {
-      const values = Float32Array.from(r.embedding);
-      return { contentId: r.contentId, values, norm: norm(values) };
-    });
+  /** Lays the catalog's vectors out as one matrix, for the embedder's scorer or for the dot products here. */
+  private async loadExact(items: ToolItem[], embedder: Embedder): Promise<void> {
+    const rows = items.filter((i) => this.vectors.has(i.contentId));
+    const dims = rows.length ? this.vectors.get(rows[0]!.contentId)!.length : 0;
+    const usable = rows.filter((i) => this.vectors.get(i.contentId)!.length === dims);
+    const matrix = new Float32Array(usable.length * dims);
+    usable.forEach((item, n) => matrix.set(this.vectors.get(item.contentId)!, n * dims));
+    const version = ++this.exactVersion;
+    const ids = usable.map((i) => i.contentId);
+    if (embedder.scorer) {
+      // Set before the load is sent: the worker answers in order, so every later query sees these rows.
+      const loading = embedder.scorer.load(this.slot, version, matrix, ids.length, dims);
+      this.exact = { version, ids, dims };
+      await loading;
+    } else {
+      this.exact = { version, ids, dims, matrix };
+    }
   }
+}
 
-  private async nearestExact(query: number[], allowed: Set<string>, limit: number, threshold?: number): Promise<VectorMatch[]> {
-    if (!this.exact) await this.loadExact();
-    // Single precision, as pgvector reads the query, so both backends compare the same numbers.
-    const q = Float32Array.from(query);
-    const qNorm = norm(q);
-    // The local embedder's query vectors are mostly zeros: visiting only the non-zero
-    // coordinates makes a scan of thousands of tools take a fraction of a millisecond.
-    const nonZero: number[] = [];
-    for (let i = 0; i < q.length; i++) if (q[i] !== 0) nonZero.push(i);
-    const sparse = nonZero.length < q.length / 4;
-    const scored: VectorMatch[] = [];
-    for (const v of this.exact!) {
-      if (!allowed.has(v.contentId) || v.values.length !== q.length) continue;
-      const dot = sparse ? sparseDot(q, v.values, nonZero) : denseDot(q, v.values);
-      const score = qNorm && v.norm ? dot / (qNorm * v.norm) : 0;
-      if (threshold !== undefined && score < threshold) continue;
-      scored.push({ contentId: v.contentId, score });
+/** 1 for each tool the request may see: the snapshot's tools, then `servers`, then `scope`. */
+function allowedTools(items: ToolItem[], req: ParsedSearchRequest): Uint8Array {
+  const out = new Uint8Array(items.length);
+  const only = req.servers ? new Set(req.servers) : undefined;
+  const picks = req.scope ? new Map(Object.entries(req.scope).map(([s, v]) => [s, v === "all" ? "all" : new Set(v)] as const)) : undefined;
+  items.forEach((item, d) => {
+    if (only && !only.has(item.server)) return;
+    if (picks) {
+      const pick = picks.get(item.server);
+      if (!pick || (pick !== "all" && !pick.has(item.tool))) return;
     }
-    // The same order as the SQL: by distance, then by content id (code-point order, as under the C collation).
-    scored.sort((a, b) => b.score - a.score || (a.contentId < b.contentId ? -1 : a.contentId > b.contentId ? 1 : 0));
-    return scored.slice(0, limit);
-  }
-
-  private async embedQuery(query: string): Promise<number[]> {
-    const cached = this.queryCache.get(query);
-    if (cached) {
-      // Refresh its place: the map's order is the eviction order.
-      this.queryCache.delete(query);
-      this.queryCache.set(query, cached);
-      return cached;
-    }
-    let vector: number[];
-    try {
-      [vector] = (await this.opts.embedder.embed([query])) as [number[]];
-    } catch (err) {
-      if (err instanceof EmbeddingError) throw new HubError("HUB_EMBEDDING_UNAVAILABLE", `could not embed the query: ${err.message}`, 503);
-      throw err;
-    }
-    this.opts.metrics.embeddedInputs.inc({ model: this.opts.embedder.model });
-    this.queryCache.set(query, vector);
-    if (this.queryCache.size > QUERY_CACHE_SIZE) this.queryCache.delete(this.queryCache.keys().next().value!);
-    return vector;
-  }
+    out[d] = 1;
+  });
+  return out;
 }
 
 /**
@@ -301,20 +493,54 @@ function removed(snapshot: CatalogSnapshot, server: string, tool: string): boole
   return !configured || !configured.enabled || configured.disabledTools.includes(tool);
 }
 
-function denseDot(a: Float32Array, b: Float32Array): number {
+/** Single precision and unit length, as pgvector reads the stored vector: both backends compare the same numbers. */
+function unit(v: ArrayLike<number>): Float32Array {
+  const out = Float32Array.from(v);
   let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
+  for (let i = 0; i < out.length; i++) sum += out[i]! * out[i]!;
+  const n = Math.sqrt(sum);
+  if (n > 0) for (let i = 0; i < out.length; i++) out[i]! /= n;
+  return out;
 }
 
-function sparseDot(a: Float32Array, b: Float32Array, indices: number[]): number {
-  let sum = 0;
-  for (const i of indices) sum += a[i]! * b[i]!;
-  return sum;
+function dotAll(matrix: Float32Array, rows: number, dims: number, q: Float32Array): Float32Array {
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const o = r * dims;
+    for (let i = 0; i < dims; i++) s += q[i]! * matrix[o + i]!;
+    out[r] = s;
+  }
+  return out;
 }
 
-function norm(v: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
-  return Math.sqrt(sum);
+/** The k best allowed rows by score (ties by content id, as the SQL orders them) and the k-th score. */
+function topK(ids: string[], scores: Float32Array, allowed: (id: string) => boolean, k: number): { scores: Map<string, number>; floor: number } {
+  const picked: { id: string; score: number }[] = [];
+  let floor = -Infinity;
+  for (let r = 0; r < ids.length; r++) {
+    const score = scores[r]!;
+    if (picked.length >= k * 4 && score < floor) continue;
+    const id = ids[r]!;
+    if (!allowed(id)) continue;
+    picked.push({ id, score });
+    // Prune now and then instead of keeping a heap: candidates are few against 10,000 rows.
+    if (picked.length >= k * 8) {
+      picked.sort(byScore);
+      picked.length = k * 4;
+      floor = picked[k - 1]!.score;
+    }
+  }
+  picked.sort(byScore);
+  picked.length = Math.min(picked.length, k);
+  return { scores: new Map(picked.map((p) => [p.id, p.score])), floor: picked.at(-1)?.score ?? 0 };
+}
+
+function byScore(a: { id: string; score: number }, b: { id: string; score: number }): number {
+  return b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Scores are reported to six places: beyond that, float noise would make equal scores look different across backends. */
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
 }

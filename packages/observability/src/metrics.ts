@@ -66,6 +66,20 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly routerIndexTools = new Gauge({
+    name: "mcphub_router_index_tools",
+    help: "Tools in the router's search index, by model: the catalog's tools that have a vector.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly embedderErrors = new Counter({
+    name: "mcphub_embedding_errors_total",
+    help: "Embedding requests that failed after their retries, by model and purpose (index, query); searches then rank lexically.",
+    labelNames: ["model", "purpose"] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "mcphub_process_" });
   }

@@ -112,14 +112,14 @@ describe("the router with the local embedder", () => {
   it("indexes every tool of the supervisor's catalog in vector_embeddings", async () => {
     await indexed(router, everythingTools.length);
     const { index } = await health(router);
-    expect(index).toMatchObject({ model: "local-hash-v1-1024", backend: "exact" });
+    expect(index).toMatchObject({ model: "use-lite-512-t64-v1", backend: "exact" });
     expect((await fetch(`${router.url}/api/health/ready`)).status).toBe(200);
     const rows = await sql<{ content_id: string; text_content: string; metadata: unknown; dimensions: number; model: string; content_hash: string; n: number }[]>`
       select content_id, text_content, metadata, dimensions, model, content_hash, cardinality(embedding) as n
       from vector_embeddings where content_type = 'tool' and model = ${index.model}`;
     expect(rows.map((r) => r.content_id).sort()).toEqual(everythingTools.map((t) => `everything/${t}`).sort());
     const sum = rows.find((r) => r.content_id === "everything/get-sum")!;
-    expect(sum).toMatchObject({ metadata: { server: "everything", tool: "get-sum" }, dimensions: 1024, n: 1024 });
+    expect(sum).toMatchObject({ metadata: { server: "everything", tool: "get-sum" }, dimensions: 512, n: 512 });
     expect(sum.text_content).toContain("Returns the sum of two numbers");
     expect(sum.content_hash).toBe(createHash("sha256").update(sum.text_content).update("\u0000").update(sum.model).digest("hex"));
   });

