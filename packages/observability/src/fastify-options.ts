@@ -1,3 +1,5 @@
+import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { LogController, type FastifyBaseLogger, type FastifyServerOptions } from "fastify";
 import type { Logger } from "pino";
 
@@ -13,6 +15,41 @@ export function serviceFastifyOptions(logger: Logger, extra: FastifyServerOption
     childLoggerFactory: (parent) => parent,
     // Session ids and cursors are opaque; keep long ones intact in route parameters.
     routerOptions: { maxParamLength: 500 },
+    clientErrorHandler,
     ...extra,
   };
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large", "the request's headers are too large"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout", "the request did not arrive in time"],
+};
+
+/**
+ * Answers what Node's HTTP parser cannot read, saying that the connection ends. The usual
+ * case is a body the headers do not declare (a GET or DELETE body without Content-Length):
+ * it is read as a second request and fails. Fastify's own answer closes the socket without
+ * `Connection: close`, so a keep-alive client sent its next request into a reset.
+ *
+ * A request read before the unreadable bytes keeps its answer, marked `Connection: close`,
+ * and the connection ends after it; otherwise the answer is a 400 (431, 408) in the REST
+ * error shape, with `Connection: close`.
+ */
+function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (pending && !pending.writableFinished) {
+    if (!pending.headersSent) pending.shouldKeepAlive = false;
+    pending.once("finish", () => socket.end());
+    pending.once("close", () => socket.destroySoon());
+    return;
+  }
+  const [status, reason, what] = CLIENT_ERRORS[err.code ?? ""] ?? [
+    400,
+    "Bad Request",
+    "the request could not be read (a body its headers do not declare, such as a GET or DELETE body without Content-Length, reads as a second request)",
+  ];
+  const body = JSON.stringify({ error: { code: status === 400 ? "HUB_MALFORMED_REQUEST" : `HUB_HTTP_${status}`, message: `${what}; this connection is closed` } });
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
