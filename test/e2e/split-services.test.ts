@@ -230,6 +230,41 @@ describe("internal API", () => {
     expect(lines.at(-1)).toHaveProperty("result");
   });
 
+  it("keeps the sessions gauge exact when a session ends on another replica, and closes its stream there", async () => {
+    const gauge = async (gw: ServiceProcess) => {
+      const m = /^mcphub_sessions_active\{transport="streamable-http"\} (-?\d+)/m.exec(await (await fetch(`${gw.url}/metrics`)).text());
+      return m ? Number(m[1]) : 0;
+    };
+    const [a, b] = gateways as [ServiceProcess, ServiceProcess];
+    const before = [await gauge(a), await gauge(b)];
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const init = await fetch(`${a.url}/mcp`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "gauge", version: "1" } } }),
+    });
+    const session = init.headers.get("mcp-session-id")!;
+    expect([await gauge(a), await gauge(b)]).toEqual([before[0]! + 1, before[1]]);
+    // Its GET stream on replica b, its DELETE on replica a: b's stream ends, a uncounts it.
+    const stream = await fetch(`${b.url}/mcp`, { headers: { accept: "text/event-stream", "mcp-session-id": session } });
+    const reader = stream.body!.getReader();
+    const ended = (async () => {
+      for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return;
+    })();
+    expect((await fetch(`${a.url}/mcp`, { method: "DELETE", headers: { "mcp-session-id": session } })).status).toBe(200);
+    await ended;
+    expect([await gauge(a), await gauge(b)]).toEqual(before);
+    // Opened on a, deleted on b: b does not go below what it had, a gets its count back.
+    const again = await fetch(`${a.url}/mcp`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "gauge", version: "1" } } }),
+    });
+    expect((await fetch(`${b.url}/mcp`, { method: "DELETE", headers: { "mcp-session-id": again.headers.get("mcp-session-id")! } })).status).toBe(200);
+    await waitUntil(async () => (await gauge(a)) === before[0], 5000, "replica a to uncount the session b ended");
+    expect(await gauge(b)).toBe(before[1]);
+  });
+
   it("reads an unchanged catalog as a 304, never whole again", async () => {
     const bus = new RedisBus({ url: REDIS_URL, name: "catalog-reader" });
     const reader = new RemoteCatalog({ url: supervisor.url, token: TOKEN, bus, logger: createLogger({ level: "silent", service: "test" }), pollMs: 20 });

@@ -49,7 +49,7 @@ export class LiveSessions {
       bus.subscribe("session.message", ({ sessionId, message }) => {
         if (message.kind === "send") this.streams.get(sessionId)?.send(message.json);
         else if (message.kind === "cancel") this.inflight.get(sessionId)?.get(message.requestId)?.abort();
-        else if (message.kind === "close") this.endLocally(sessionId);
+        else if (message.kind === "close") this.closedElsewhere(sessionId, message.transport);
         else this.asks.settle(sessionId, message.requestId, message.result, message.error);
       }),
       // A revoked credential ends its sessions at once, streams included, on every replica.
@@ -103,7 +103,7 @@ export class LiveSessions {
     if (excess > 0) {
       const oldest = existing.sort((a, b) => a.lastSeenAt - b.lastSeenAt).slice(0, excess);
       this.logger.info({ principal: record.principalKey, ended: oldest.length, cap: this.maxPerPrincipal }, "session cap reached: ended the least recently used sessions (MAX_SESSIONS_PER_PRINCIPAL)");
-      await Promise.all(oldest.map((s) => this.closeEverywhere(s.id)));
+      await Promise.all(oldest.map((s) => this.close(s.id)));
     }
     await this.store.create(record);
     this.metrics.sessionsActive.inc({ transport: record.transport });
@@ -128,18 +128,25 @@ export class LiveSessions {
     if (ended) this.logger.info({ userId: revoked.userId, keyId: revoked.keyId, reason: revoked.reason, sessions: ended }, "ended the sessions of a revoked credential");
   }
 
-  /** Ends a session whichever replica holds its stream or runs its requests. */
-  async closeEverywhere(id: string): Promise<void> {
-    await this.close(id);
-    this.bus.publish("session.message", { sessionId: id, message: { kind: "close" } });
-  }
-
+  /**
+   * Ends a session (a DELETE, a closed legacy stream, the cap, a revocation) on every replica:
+   * whichever holds its stream or runs its requests is told. The replica that created it counts
+   * it in the sessions gauge, so the gauge stays exact across replicas.
+   */
   async close(id: string): Promise<boolean> {
     const record = await this.store.get(id);
+    const counted = this.store.createdHere(id);
     const existed = await this.store.delete(id);
-    if (record) this.metrics.sessionsActive.dec({ transport: record.transport });
+    if (record && counted) this.metrics.sessionsActive.dec({ transport: record.transport });
+    if (record) this.bus.publish("session.message", { sessionId: id, message: { kind: "close", transport: record.transport } });
     this.endLocally(id);
     return existed;
+  }
+
+  /** Another replica ended a session: drop what is held here, and uncount it if it was created here. */
+  private closedElsewhere(id: string, transport?: SessionRecord["transport"]): void {
+    if (this.store.forget(id) && transport) this.metrics.sessionsActive.dec({ transport });
+    this.endLocally(id);
   }
 
   /** Drops what this replica holds for a session: its requests in flight, its stream, its open questions. */

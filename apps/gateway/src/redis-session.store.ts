@@ -113,4 +113,14 @@ export class RedisSessionStore implements SessionStore {
   count(): number {
     return this.local.size;
   }
+
+  createdHere(id: string): boolean {
+    return this.local.has(id);
+  }
+
+  forget(id: string): boolean {
+    this.cache.delete(id);
+    this.touched.delete(id);
+    return this.local.delete(id);
+  }
 }

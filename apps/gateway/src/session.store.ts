@@ -33,6 +33,13 @@ export interface SessionStore {
   count(): number;
   /** The live sessions one principal opened, with when each was last used (for the per-principal cap). */
   sessionsOf(principalKey: string): Promise<{ id: string; lastSeenAt: number }[]>;
+  /**
+   * Whether this process created the session and still counts it: each session is counted by
+   * the replica that created it, so the sessions gauge adds up across replicas. `forget` stops
+   * counting one another replica ended; it returns whether it was counted here.
+   */
+  createdHere(id: string): boolean;
+  forget(id: string): boolean;
 }
 
 /** The all-in-one store: a Map in this process. */
@@ -64,6 +71,13 @@ export class MemorySessionStore implements SessionStore {
   }
   count(): number {
     return this.sessions.size;
+  }
+  createdHere(id: string): boolean {
+    return this.sessions.has(id);
+  }
+  forget(id: string): boolean {
+    // One process: a session is deleted where it was created, nothing is left to forget.
+    return this.sessions.delete(id);
   }
   async sessionsOf(principalKey: string): Promise<{ id: string; lastSeenAt: number }[]> {
     const out: { id: string; lastSeenAt: number }[] = [];

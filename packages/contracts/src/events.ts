@@ -37,8 +37,11 @@ export interface CredentialsRevoked {
 export type SessionRelayMessage =
   | { kind: "send"; json: string }
   | { kind: "cancel"; requestId: string | number }
-  /** The session was ended elsewhere (the principal's session cap, a revoked credential): its stream closes. */
-  | { kind: "close" }
+  /**
+   * The session was ended elsewhere (a DELETE, the principal's session cap, a revoked
+   * credential): its stream closes, and the replica that created it stops counting it.
+   */
+  | { kind: "close"; transport?: "streamable-http" | "sse" }
   /** A client's answer to a server-to-client request that another replica is waiting for. */
   | { kind: "answer"; requestId: string | number; result?: Record<string, unknown>; error?: { code: number; message: string; data?: unknown } };
 export type HubEventName = keyof HubEvents;
