@@ -8,6 +8,8 @@ import { KeysPage } from "./keys.tsx";
 import { UsersPage } from "./users.tsx";
 import { AuditPage } from "./audit.tsx";
 import { OverviewPage } from "./overview.tsx";
+import { SettingsPage } from "./settings.tsx";
+import { SmartRoutingPage } from "./smart-routing.tsx";
 
 /** Who is using the dashboard: a signed-in user, or nobody needed (the hub runs with SKIP_AUTH). */
 export type Viewer = { user: User; open: false } | { user: null; open: true };
@@ -114,9 +116,11 @@ const PAGES: Page[] = [
   { route: "", label: "Overview" },
   { route: "servers", label: "Servers", adminOnly: true },
   { route: "groups", label: "Groups", adminOnly: true },
+  { route: "smart-routing", label: "Smart routing", adminOnly: true },
   { route: "keys", label: "API keys" },
   { route: "users", label: "Users", adminOnly: true },
   { route: "audit", label: "Audit log" },
+  { route: "settings", label: "Settings", adminOnly: true },
 ];
 
 function Shell({ viewer, onSignOut }: { viewer: Viewer; onSignOut: () => void }) {
@@ -188,6 +192,10 @@ function PageFor({ section, rest, viewer, allowed }: { section: string; rest: st
       return <UsersPage viewer={viewer} />;
     case "audit":
       return <AuditPage viewer={viewer} />;
+    case "smart-routing":
+      return <SmartRoutingPage />;
+    case "settings":
+      return <SettingsPage />;
     default:
       return <NotFound />;
   }

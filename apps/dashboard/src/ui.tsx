@@ -145,6 +145,7 @@ export function ConfirmButton({ label, confirmLabel, onConfirm }: { label: strin
   );
 }
 
+/** An endpoint's full URL, as a person reads and pastes it (placeholders like <group> left unescaped). */
 export function endpointUrl(path: string): string {
-  return new URL(path, document.baseURI).href;
+  return decodeURI(new URL(path, document.baseURI).href);
 }

@@ -232,6 +232,53 @@ describe.sequential("dashboard", () => {
     await shots.shoot(page, "audit");
   });
 
+  it("settings: a bad name separator is shown at its field; the whole settings as JSON, with refusals at their path and nothing typed lost", async () => {
+    await nav("Settings").click();
+    const routing = page.getByRole("form", { name: "Routing" });
+    await routing.getByLabel("Name separator").fill("");
+    await routing.getByRole("button", { name: "Save routing" }).click();
+    await routing.locator("#separator-error").waitFor();
+    await routing.getByLabel("Name separator").fill("-");
+    await routing.getByLabel("Serve every server at /mcp (the global route)").uncheck();
+    await routing.getByRole("button", { name: "Save routing" }).click();
+    await routing.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    // The global route is off: a client cannot open /mcp until it is back on.
+    await expect(mcpClient(`${hub.base}/mcp`, apiKey)).rejects.toThrow();
+    await routing.getByLabel("Serve every server at /mcp (the global route)").check();
+    await routing.getByRole("button", { name: "Save routing" }).click();
+    await routing.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    await (await mcpClient(`${hub.base}/mcp`, apiKey)).close();
+
+    const editor = page.getByLabel("Settings JSON");
+    const broken = JSON.stringify({ mcpServers: { broken: { type: "stdio" } } }, null, 2);
+    await editor.fill(broken);
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.getByRole("alert", { name: "Why the settings were refused" }).getByText("$.mcpServers.broken.command").waitFor();
+    expect(await editor.inputValue()).toBe(broken);
+    expect(hub.hub.supervisor.status().some((s) => s.name === "broken")).toBe(false);
+    await shots.shoot(page, "settings");
+  });
+
+  it("smart routing: its settings (a bad threshold at its field), the index status and a search as search_tools answers", async () => {
+    await nav("Smart routing").click();
+    const settings = page.getByRole("form", { name: "Smart routing settings" });
+    await settings.getByLabel("Threshold (0 to 1)").fill("1.5");
+    await settings.getByRole("button", { name: "Save smart routing" }).click();
+    await settings.locator("#sr-threshold-error").filter({ hasText: "between 0 and 1" }).waitFor();
+    await settings.getByLabel("Threshold (0 to 1)").fill("0.05");
+    await settings.getByRole("button", { name: "Save smart routing" }).click();
+    await settings.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    const stored = hub.hub.settings.settings.parsed.systemConfig.smartRouting;
+    expect(stored.threshold).toBe(0.05);
+
+    const search = page.getByRole("form", { name: "Search tools" });
+    await search.getByLabel("What should the tool do?").fill("echo a message back");
+    await search.getByRole("button", { name: "Search" }).click();
+    await search.locator('li[data-result="everything-echo"]').waitFor({ timeout: 60_000 });
+    await page.getByTestId("index-tools").filter({ hasText: /^[1-9]/ }).waitFor({ timeout: 60_000 });
+    await shots.shoot(page, "smart-routing");
+  }, 150_000);
+
   it("the overview counts the calls per server, with their charts, and has snippets for clients", async () => {
     await nav("Overview").click();
     const everything = row("data-stats", "everything");
