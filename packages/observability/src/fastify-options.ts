@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { LogController, type FastifyBaseLogger, type FastifyServerOptions } from "fastify";
 import type { Logger } from "pino";
+import { enterRequest, requestIdFrom, REQUEST_ID_HEADER } from "./request-context.ts";
 
 /**
  * The Fastify options every MCPHub service starts with. Per-request log lines and per-request
@@ -12,7 +13,14 @@ export function serviceFastifyOptions(logger: Logger, extra: FastifyServerOption
   return {
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: the logger's mixin adds the request id instead (logger.ts).
     childLoggerFactory: (parent) => parent,
+    // The id nginx or a peer service sent (X-Request-Id), else a new one; current for the whole request.
+    genReqId: (req) => {
+      const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+      enterRequest(id);
+      return id;
+    },
     // Session ids and cursors are opaque; keep long ones intact in route parameters.
     routerOptions: { maxParamLength: 500 },
     clientErrorHandler,
@@ -51,5 +59,8 @@ function clientErrorHandler(err: Error & { code?: string }, socket: Socket): voi
   ];
   const body = JSON.stringify({ error: { code: status === 400 ? "HUB_MALFORMED_REQUEST" : `HUB_HTTP_${status}`, message: `${what}; this connection is closed` } });
   if (!socket.writable) return void socket.destroy();
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // The answer to a HEAD has no body, even when the request line is all the parser could read.
+  const head = (err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
+  const content = head ? "" : `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${content}\r\n${head ? "" : body}`);
 }
