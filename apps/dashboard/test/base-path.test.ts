@@ -1,0 +1,63 @@
+import { rm } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { startHub, type TestHub } from "../../hub/test/helpers/hub.ts";
+import { upstream } from "../../hub/test/helpers/servers.ts";
+import { buildDashboard, launchBrowser, type TestBrowser } from "./helpers/browser.ts";
+
+// One build serves under any BASE_PATH: the hub writes the prefix into the page's <base href>,
+// and every asset, API call and link is relative to it. Here without accounts (SKIP_AUTH's
+// shape: no auth service), where the dashboard opens without a sign-in and says so.
+
+let hub: TestHub;
+let browser: TestBrowser;
+let page: Page;
+let dist: string;
+
+beforeAll(async () => {
+  dist = await buildDashboard();
+  hub = await startHub({ mcpServers: { everything: upstream.everything() } }, { env: { BASE_PATH: "/hub" }, dashboardDir: dist });
+  browser = await launchBrowser();
+  page = browser.page;
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await hub?.close();
+  if (dist) await rm(dist, { recursive: true, force: true });
+});
+
+describe.sequential("the dashboard under BASE_PATH, without accounts", () => {
+  it("is served under the prefix with the prefix as its base; the root outside it is not the hub's", async () => {
+    expect(hub.base).toMatch(/\/hub$/);
+    const html = await (await fetch(`${hub.base}/`)).text();
+    expect(html).toContain('<base href="/hub/">');
+    expect(await (await fetch(`${hub.base}/groups`)).text()).toBe(html);
+    const root = hub.base.replace(/\/hub$/, "");
+    expect((await fetch(`${root}/`)).status).toBe(404);
+    expect((await fetch(`${root}/assets/x.js`)).status).toBe(404);
+  });
+
+  it("opens at a deep link without signing in, loads everything under the prefix, and navigates within it", async () => {
+    const requested: string[] = [];
+    page.on("request", (r) => requested.push(new URL(r.url()).pathname));
+    await page.goto(`${hub.base}/servers/everything`);
+    await page.getByRole("heading", { name: "everything", exact: true }).waitFor();
+    await page.getByText("open: no sign-in").waitFor();
+    expect(await page.getByRole("button", { name: "Sign out" }).count()).toBe(0);
+    // Pages that need accounts are not offered.
+    expect(await page.getByRole("link", { name: "API keys" }).count()).toBe(0);
+    expect(requested.length).toBeGreaterThan(2);
+    expect(requested.filter((p) => !p.startsWith("/hub/"))).toEqual([]);
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Servers" }).click();
+    await page.locator('tr[data-server="everything"]').getByText("ready").waitFor();
+    expect(new URL(page.url()).pathname).toBe("/hub/servers");
+    await page.goBack();
+    await page.getByRole("heading", { name: "everything", exact: true }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "everything", exact: true }).waitFor();
+    const overview = page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" });
+    expect(await overview.getAttribute("href")).toBe("/hub/");
+  });
+});
