@@ -143,6 +143,25 @@ describe("sessions across replicas", () => {
     await client.close();
   });
 
+  it("relays a session's stream traffic only to the replica holding its stream", async () => {
+    const relayed = async (gw: ServiceProcess) => {
+      const m = /^mcphub_relay_messages_received_total\{kind="send"\} (\d+)/m.exec(await (await fetch(`${gw.url}/metrics`)).text());
+      return m ? Number(m[1]) : 0;
+    };
+    const [a, b] = gateways as [ServiceProcess, ServiceProcess];
+    // The stream on a; every POST on b, so every answer crosses to a.
+    const onB: typeof fetch = (input, init) => (init?.method === "POST" ? fetch(String(input).replace(a.url, b.url), init) : fetch(input, init));
+    const client = new Client({ name: "relay-isolation", version: "1" });
+    await client.connect(new SSEClientTransport(new URL(`${a.url}/sse`), { fetch: onB }));
+    const before = [await relayed(a), await relayed(b)];
+    for (let i = 0; i < 5; i++) expect(text(await client.callTool({ name: "everything-echo", arguments: { message: `r${i}` } }))).toBe(`Echo: r${i}`);
+    const after = [await relayed(a), await relayed(b)];
+    expect(after[0]! - before[0]!).toBeGreaterThanOrEqual(5);
+    // b sent them and holds no stream of this session: it received none of them back.
+    expect(after[1]).toBe(before[1]);
+    await client.close();
+  });
+
   it("passes an upstream's sampling request, log messages and resource updates to the client, with its answer landing on the other replica", async () => {
     const seen: string[] = [];
     const client = new Client({ name: "rr-ask", version: "1" }, { capabilities: { sampling: {} } });

@@ -41,6 +41,8 @@ export interface GatewayDeps {
   streamBufferBytes?: number;
   /** Sessions one principal may hold (MAX_SESSIONS_PER_PRINCIPAL); the least recently used go first. */
   maxSessionsPerPrincipal?: number;
+  /** This replica's name (REPLICA_ID): its address for the session traffic other replicas relay. */
+  replica?: string;
 }
 
 /** The MCP endpoints: Streamable HTTP at /mcp[/:target], legacy SSE at /sse[/:target] + /messages. */
@@ -49,7 +51,10 @@ export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps
   const views = new CatalogViews();
   const smart = deps.router ? new SmartSearcher(deps.router, deps.logger, deps.audit) : undefined;
   const dispatcher = new McpDispatcher(deps.supervisor, deps.metrics, deps.logger, deps.audit, smart);
-  const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger, deps.bus, deps.maxSessionsPerPrincipal);
+  const live = new LiveSessions(deps.sessions ?? new MemorySessionStore(), deps.supervisor, views, deps.metrics, deps.logger, deps.bus, {
+    maxPerPrincipal: deps.maxSessionsPerPrincipal,
+    replica: deps.replica,
+  });
   const auth = new McpAuth({ authenticator: deps.authenticator, skipAuth: deps.skipAuth ?? false, supervisor: deps.supervisor, basePath: deps.basePath });
   auth.register(app);
   if (deps.skipAuth) deps.logger.warn("SKIP_AUTH=true: the MCP endpoints accept every request without credentials");

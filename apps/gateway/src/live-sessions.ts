@@ -1,5 +1,6 @@
 import type { Bus } from "@mcphub/bus";
-import type { CredentialsRevoked, ServerToClientRequest, SupervisorPort } from "@mcphub/contracts";
+import { randomUUID } from "node:crypto";
+import type { CredentialsRevoked, HubEvents, ServerToClientRequest, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
 import { ClientRequests, passesLogLevel } from "./client-requests.ts";
@@ -8,6 +9,13 @@ import type { ClientSession } from "./mcp-dispatcher.ts";
 import { ResourceSubscriptions } from "./resource-subscriptions.ts";
 import type { SessionRecord, SessionStore } from "./session.store.ts";
 import { SseStream } from "./sse-stream.ts";
+
+export interface LiveSessionsOptions {
+  /** Sessions one principal may hold; opening one more ends its least recently used. */
+  maxPerPrincipal?: number;
+  /** This replica's name, its address on the bus (REPLICA_ID); any unique string. */
+  replica?: string;
+}
 
 /** MAX_SESSIONS_PER_PRINCIPAL's default. */
 export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 100;
@@ -41,17 +49,27 @@ export class LiveSessions {
     private readonly metrics: HubMetrics,
     private readonly logger: Logger,
     private readonly bus: Bus,
-    /** Sessions one principal may hold; opening one more ends its least recently used. */
-    private readonly maxPerPrincipal = DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+    opts: LiveSessionsOptions = {},
   ) {
+    this.maxPerPrincipal = opts.maxPerPrincipal ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL;
+    this.replica = opts.replica ?? randomUUID();
     this.asks = new ClientRequests(bus);
+    const relayed = ({ sessionId, message }: HubEvents["session.message"], addressed: boolean) => {
+      this.metrics.relayReceived.inc({ kind: message.kind });
+      if (message.kind === "send") {
+        const stream = this.streams.get(sessionId);
+        if (stream) stream.send(message.json);
+        // Sent here for a stream that moved on (the sender read an older record): ask everyone once.
+        else if (addressed) this.bus.publish("session.message", { sessionId, message });
+      } else if (message.kind === "cancel") this.inflight.get(sessionId)?.get(message.requestId)?.abort();
+      else if (message.kind === "close") this.closedElsewhere(sessionId, message.transport);
+      else this.asks.settle(sessionId, message.requestId, message.result, message.error);
+    };
     this.unsubscribe = [
-      bus.subscribe("session.message", ({ sessionId, message }) => {
-        if (message.kind === "send") this.streams.get(sessionId)?.send(message.json);
-        else if (message.kind === "cancel") this.inflight.get(sessionId)?.get(message.requestId)?.abort();
-        else if (message.kind === "close") this.closedElsewhere(sessionId, message.transport);
-        else this.asks.settle(sessionId, message.requestId, message.result, message.error);
-      }),
+      // Stream traffic is addressed to the replica holding the stream; the rest (cancellations,
+      // answers, ends) goes to every replica, as the sender cannot know who runs the request.
+      bus.subscribe("session.message", (e) => relayed(e, true), this.replica),
+      bus.subscribe("session.message", (e) => relayed(e, false)),
       // A revoked credential ends its sessions at once, streams included, on every replica.
       bus.subscribe("credentials.revoked", (revoked) => void this.revoke(revoked)),
       bus.subscribe("resource.updated", ({ server, uri }) => {
@@ -62,6 +80,9 @@ export class LiveSessions {
   }
 
   private readonly unsubscribe: (() => void)[];
+  private readonly maxPerPrincipal: number;
+  /** This replica's address on the bus: where messages for the streams it holds are sent. */
+  private readonly replica: string;
 
   /**
    * What a request of this session may do toward its client while it runs: `notify` sends on
@@ -84,12 +105,18 @@ export class LiveSessions {
 
   /**
    * Sends a message on the session's stream: here if this replica holds it, else through
-   * the bus to the replica that does (a legacy SSE client's POST may land on any replica).
+   * the bus to the replica that does (a legacy SSE client's POST may land on any replica),
+   * named in the session's record; to every replica when the record names none.
    */
   deliver(sessionId: string, json: string): void {
     const stream = this.streams.get(sessionId);
-    if (stream) stream.send(json);
-    else this.bus.publish("session.message", { sessionId, message: { kind: "send", json } });
+    if (stream) return stream.send(json);
+    const message = { sessionId, message: { kind: "send" as const, json } };
+    // Records come from the store's cache or one Redis connection, in order: sends keep theirs.
+    void this.store.get(sessionId).then(
+      (record) => this.bus.publish("session.message", message, record?.streamReplica),
+      () => this.bus.publish("session.message", message),
+    );
   }
 
   /**
@@ -165,6 +192,10 @@ export class LiveSessions {
     const previous = this.streams.get(session.id);
     this.streams.set(session.id, stream);
     previous?.end();
+    if (session.streamReplica !== this.replica) {
+      session.streamReplica = this.replica;
+      this.store.save(session).catch((err: unknown) => this.logger.warn({ err: (err as Error).message, sessionId: session.id }, "could not record which replica holds a stream; its messages go to every replica"));
+    }
     const view = this.viewFor(session.targetName, session.servers);
     if (view) this.seen.set(session.id, { targetName: session.targetName, servers: session.servers, ...view.signature });
     stream.onClose(() => {

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { parseEnv, splitServiceEnvSchema } from "@mcphub/config";
 import { AuditProducer, logAuditSpool, RedisBus } from "@mcphub/bus";
-import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
+import { closeOnSignals, createLogger, currentRequestId, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
 import { RedisSessionStore } from "./redis-session.store.ts";
@@ -38,7 +38,7 @@ export async function runGateway(): Promise<void> {
   const router = env.ROUTER_URL ? new RemoteRouter({ url: env.ROUTER_URL, token: env.INTERNAL_TOKEN }) : undefined;
   if (!router) logger.warn("ROUTER_URL is not set: /mcp/$smart cannot search tools on this replica");
   // Spooled locally while Redis is away (bounded), so a blip loses no audit event.
-  const audit = new AuditProducer(redis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger) });
+  const audit = new AuditProducer(redis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger), requestId: currentRequestId });
 
   const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
   tagReplica(app, replica);
@@ -67,6 +67,7 @@ export async function runGateway(): Promise<void> {
       bodyLimit: env.MAX_BODY_BYTES,
       streamBufferBytes: env.MAX_STREAM_BUFFER_BYTES,
       maxSessionsPerPrincipal: env.MAX_SESSIONS_PER_PRINCIPAL,
+      replica,
       router,
     });
     if (router) await scoped.register(smartRoutingApi, { router, supervisor, authenticator, audit, logger });

@@ -58,6 +58,12 @@ export class RedisSessionStore implements SessionStore {
     return record;
   }
 
+  async save(record: SessionRecord): Promise<void> {
+    // XX: a session ended meanwhile stays ended; KEEPTTL: saving is not using.
+    await this.opts.redis.set(this.prefix + record.id, JSON.stringify(record), "KEEPTTL", "XX");
+    this.cache.set(record.id, { record, at: Date.now() });
+  }
+
   touch(id: string): void {
     const now = Date.now();
     if (now - (this.touched.get(id) ?? 0) < this.opts.idleMs / 10) return;

@@ -18,6 +18,8 @@ export interface SessionRecord {
   servers?: string[];
   /** Who, for the audit log; absent on open endpoints. */
   actor?: { userId: string; username: string; keyId?: string };
+  /** The replica holding the session's server-to-client stream: messages for it are sent there. */
+  streamReplica?: string;
   createdAt: number;
   lastSeenAt: number;
 }
@@ -25,6 +27,8 @@ export interface SessionRecord {
 export interface SessionStore {
   create(record: SessionRecord): Promise<void>;
   get(id: string): Promise<SessionRecord | undefined>;
+  /** Writes a changed record back (its idle timeout unchanged). */
+  save(record: SessionRecord): Promise<void>;
   /** Marks the session as used now (it is then not expired). */
   touch(id: string): void;
   delete(id: string): Promise<boolean>;
@@ -51,6 +55,9 @@ export class MemorySessionStore implements SessionStore {
   }
   async get(id: string): Promise<SessionRecord | undefined> {
     return this.sessions.get(id);
+  }
+  async save(record: SessionRecord): Promise<void> {
+    if (this.sessions.has(record.id)) this.sessions.set(record.id, record);
   }
   touch(id: string): void {
     const s = this.sessions.get(id);

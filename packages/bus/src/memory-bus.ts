@@ -1,16 +1,17 @@
 import type { HubEventName, HubEvents } from "@mcphub/contracts";
-import type { Bus, Handler } from "./bus.ts";
+import { channel, type Bus, type Handler } from "./bus.ts";
 
 /**
  * The all-in-one bus. Handlers run synchronously in publish order; a throwing handler
  * is reported to `onError` and does not stop the others.
  */
 export class MemoryBus implements Bus {
-  private readonly handlers = new Map<HubEventName, Set<Handler<never>>>();
+  /** By channel: the event name, or `<event>@<addressee>`. */
+  private readonly handlers = new Map<string, Set<Handler<never>>>();
   constructor(private readonly onError: (err: unknown, event: HubEventName) => void = () => {}) {}
 
-  publish<E extends HubEventName>(event: E, payload: HubEvents[E]): void {
-    for (const h of this.handlers.get(event) ?? []) {
+  publish<E extends HubEventName>(event: E, payload: HubEvents[E], to?: string): void {
+    for (const h of this.handlers.get(channel(event, to)) ?? []) {
       try {
         (h as Handler<E>)(payload);
       } catch (err) {
@@ -19,9 +20,9 @@ export class MemoryBus implements Bus {
     }
   }
 
-  subscribe<E extends HubEventName>(event: E, handler: Handler<E>): () => void {
-    let set = this.handlers.get(event);
-    if (!set) this.handlers.set(event, (set = new Set()));
+  subscribe<E extends HubEventName>(event: E, handler: Handler<E>, to?: string): () => void {
+    let set = this.handlers.get(channel(event, to));
+    if (!set) this.handlers.set(channel(event, to), (set = new Set()));
     set.add(handler as Handler<never>);
     return () => set.delete(handler as Handler<never>);
   }

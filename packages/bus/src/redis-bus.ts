@@ -1,6 +1,6 @@
 import type { HubEventName, HubEvents } from "@mcphub/contracts";
 import { Redis, type RedisOptions } from "ioredis";
-import type { Bus, Handler } from "./bus.ts";
+import { channel, type Bus, type Handler } from "./bus.ts";
 
 export interface RedisBusOptions {
   url: string;
@@ -24,7 +24,8 @@ export class RedisBus implements Bus {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly prefix: string;
-  private readonly handlers = new Map<HubEventName, Set<Handler<never>>>();
+  /** By channel (without the prefix): the event name, or `<event>@<addressee>`. */
+  private readonly handlers = new Map<string, Set<Handler<never>>>();
   private readonly reconnectHandlers = new Set<() => void>();
   private everReady = false;
   private pendingSubscriptions: Promise<unknown>[] = [];
@@ -51,15 +52,16 @@ export class RedisBus implements Bus {
     await Promise.all([this.pub.ping(), this.sub.ping()]);
   }
 
-  publish<E extends HubEventName>(event: E, payload: HubEvents[E]): void {
-    this.pub.publish(this.prefix + event, JSON.stringify(payload)).catch((err) => this.opts.onError?.(err, `publish ${event}`));
+  publish<E extends HubEventName>(event: E, payload: HubEvents[E], to?: string): void {
+    this.pub.publish(this.prefix + channel(event, to), JSON.stringify(payload)).catch((err) => this.opts.onError?.(err, `publish ${event}`));
   }
 
-  subscribe<E extends HubEventName>(event: E, handler: Handler<E>): () => void {
-    let set = this.handlers.get(event);
+  subscribe<E extends HubEventName>(event: E, handler: Handler<E>, to?: string): () => void {
+    const name = channel(event, to);
+    let set = this.handlers.get(name);
     if (!set) {
-      this.handlers.set(event, (set = new Set()));
-      this.pendingSubscriptions.push(this.sub.subscribe(this.prefix + event).catch((err) => this.opts.onError?.(err, `subscribe ${event}`)));
+      this.handlers.set(name, (set = new Set()));
+      this.pendingSubscriptions.push(this.sub.subscribe(this.prefix + name).catch((err) => this.opts.onError?.(err, `subscribe ${name}`)));
     }
     set.add(handler as Handler<never>);
     return () => {
@@ -83,9 +85,10 @@ export class RedisBus implements Bus {
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
   }
 
-  private deliver(channel: string, message: string): void {
-    if (!channel.startsWith(this.prefix)) return;
-    const event = channel.slice(this.prefix.length) as HubEventName;
+  private deliver(raw: string, message: string): void {
+    if (!raw.startsWith(this.prefix)) return;
+    const name = raw.slice(this.prefix.length);
+    const event = name.split("@", 1)[0] as HubEventName;
     let payload: unknown;
     try {
       payload = JSON.parse(message);
@@ -93,7 +96,7 @@ export class RedisBus implements Bus {
       this.opts.onError?.(err, `malformed ${event} event`);
       return;
     }
-    for (const h of this.handlers.get(event) ?? []) this.safely(() => (h as Handler<HubEventName>)(payload as never), `${event} handler`);
+    for (const h of this.handlers.get(name) ?? []) this.safely(() => (h as Handler<HubEventName>)(payload as never), `${event} handler`);
   }
 
   private safely(fn: () => void, context: string): void {

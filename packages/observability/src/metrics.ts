@@ -43,6 +43,13 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly relayReceived = new Counter({
+    name: "mcphub_relay_messages_received_total",
+    help: "Session messages this gateway received from other replicas, by kind (a replica gets only its own sessions' traffic).",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+
   readonly httpRequestDuration = new Histogram({
     name: "mcphub_http_request_duration_seconds",
     help: "HTTP requests served, by route and status code.",
