@@ -1,5 +1,5 @@
 import type { CatalogSnapshot, McpObject, McpResource, McpResourceTemplate, ServerCatalog } from "@mcphub/contracts";
-import { metaToolsJson } from "./smart-tools.ts";
+import { metaToolsJson } from "./meta-tools.ts";
 
 /**
  * What an endpoint serves: every server, a group, one server (unprefixed), or smart routing

@@ -19,7 +19,8 @@ import {
 } from "@mcphub/contracts";
 import { safeErrorMessage, type HubMetrics, type Logger } from "@mcphub/observability";
 import type { CatalogView, Routed } from "./catalog-view.ts";
-import { CALL_TOOL, callArguments, DESCRIBE_TOOL, SEARCH_TOOLS, searchArgs, searchResult, toolNameArg, type SmartSearcher } from "./smart-tools.ts";
+import { CALL_TOOL, DESCRIBE_TOOL, SEARCH_TOOLS } from "./meta-tools.ts";
+import { callArguments, searchArgs, searchResult, toolNameArg, type SmartSearcher } from "./smart-tools.ts";
 import type { SessionRecord } from "./session.store.ts";
 import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
 
