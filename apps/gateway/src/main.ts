@@ -6,9 +6,9 @@ import { AuditProducer, logAuditSpool, RedisBus } from "@mcphub/bus";
 import { closeOnSignals, createLogger, currentRequestId, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
-import { RedisSessionStore } from "./redis-session.store.ts";
+import { RedisSessionStore } from "./state/redis-session.store.ts";
 import { CachingAuthenticator, RemoteAuthenticator, RemoteRouter, RemoteSupervisor } from "@mcphub/service-clients";
-import { smartRoutingApi } from "./smart-routing.routes.ts";
+import { smartRoutingApi } from "./rest/smart-routing.routes.ts";
 
 /** A gateway replica's environment (exported for the deployment files' checks). */
 export const gatewayEnvSchema = splitServiceEnvSchema

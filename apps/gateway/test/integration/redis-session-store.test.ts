@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { RedisSessionStore } from "../../src/redis-session.store.ts";
-import type { SessionRecord } from "../../src/session.store.ts";
+import { RedisSessionStore } from "../../src/state/redis-session.store.ts";
+import type { SessionRecord } from "../../src/state/session.store.ts";
 
 /** The Redis session store's per-principal index, against the real Redis. */
 const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");

@@ -10,15 +10,15 @@ import {
 } from "@modelcontextprotocol/client";
 import { ClientCapabilitiesSchema, ImplementationSchema, LoggingLevelSchema, ProgressTokenSchema } from "@modelcontextprotocol/core";
 import { McpCallError, type ServerCatalog } from "@mcphub/contracts";
-import { resolveTarget, type CatalogView } from "./catalog-view.ts";
-import { classify, errorResponse, JsonRpcCode, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
+import { resolveTarget, type CatalogView } from "../../core/catalog-view.ts";
+import { classify, errorResponse, JsonRpcCode, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "../../core/jsonrpc.ts";
 import type { ListenStreams } from "./listen-streams.ts";
-import { forwardedHeaders } from "./forwarded-headers.ts";
-import type { McpAccess } from "./mcp-auth.ts";
-import { HUB_INFO, type DispatchContext } from "./mcp-dispatcher.ts";
-import { MULTI_ROUND_TRIP_METHODS, MultiRoundTrips } from "./multi-round-trips.ts";
-import { checkTarget, type GatewayCore } from "./session-lifecycle.ts";
-import { SseStream } from "./sse-stream.ts";
+import { forwardedHeaders } from "../forwarded-headers.ts";
+import type { McpAccess } from "../mcp-auth.ts";
+import { HUB_INFO, type DispatchContext } from "../../core/mcp-dispatcher.ts";
+import { MULTI_ROUND_TRIP_METHODS, MultiRoundTrips } from "../../state/multi-round-trips.ts";
+import { checkTarget, type GatewayCore } from "../sessions/session-lifecycle.ts";
+import { SseStream } from "../sse-stream.ts";
 
 /**
  * The stateless protocol revisions (2026-07-28 and later): no initialize, no session; every

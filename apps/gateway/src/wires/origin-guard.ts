@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { errorResponse } from "./jsonrpc.ts";
+import { errorResponse } from "../core/jsonrpc.ts";
 
 export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"];
 

@@ -21,7 +21,7 @@ import { safeErrorMessage, type HubMetrics, type Logger } from "@mcphub/observab
 import type { CatalogView, Routed } from "./catalog-view.ts";
 import { CALL_TOOL, DESCRIBE_TOOL, SEARCH_TOOLS } from "./meta-tools.ts";
 import { callArguments, searchArgs, searchResult, toolNameArg, type SmartSearcher } from "./smart-tools.ts";
-import type { SessionRecord } from "./session.store.ts";
+import type { SessionRecord } from "../state/session.store.ts";
 import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
 
 /** Protocol revisions served with sessions, newest first. */

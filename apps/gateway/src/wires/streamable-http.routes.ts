@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { forwardedHeaders } from "./forwarded-headers.ts";
-import { classify, errorResponse, JsonRpcCode, type Classified, type JsonRpcId } from "./jsonrpc.ts";
-import { SESSION_PROTOCOL_VERSIONS } from "./mcp-dispatcher.ts";
-import { ListenStreams } from "./listen-streams.ts";
-import { classifyEra, ModernHttp } from "./modern-http.ts";
-import { checkTarget, httpError, initializeSession, newSession, requireSession, targetPath, type GatewayCore } from "./session-lifecycle.ts";
-import { processSessionMessages, type Responder } from "./session-messages.ts";
+import { classify, errorResponse, JsonRpcCode, type Classified, type JsonRpcId } from "../core/jsonrpc.ts";
+import { SESSION_PROTOCOL_VERSIONS } from "../core/mcp-dispatcher.ts";
+import { ListenStreams } from "./stateless/listen-streams.ts";
+import { classifyEra, ModernHttp } from "./stateless/modern-http.ts";
+import { checkTarget, httpError, initializeSession, newSession, requireSession, targetPath, type GatewayCore } from "./sessions/session-lifecycle.ts";
+import { processSessionMessages, type Responder } from "./sessions/session-messages.ts";
 import { SseStream } from "./sse-stream.ts";
 
 type McpRequest = FastifyRequest<{ Params: { target?: string; group?: string }; Body: string }>;

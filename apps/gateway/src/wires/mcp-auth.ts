@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HubError, type AuthenticatorPort, type Principal, type SupervisorPort } from "@mcphub/contracts";
-import { resolveTarget } from "./catalog-view.ts";
-import { errorResponse, JsonRpcCode } from "./jsonrpc.ts";
+import { resolveTarget } from "../core/catalog-view.ts";
+import { errorResponse, JsonRpcCode } from "../core/jsonrpc.ts";
 
 /** What a request may reach, once its credential is known. */
 export interface McpAccess {

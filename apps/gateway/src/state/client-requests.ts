@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Bus } from "@mcphub/bus";
 import { JsonRpcCode, McpCallError, type ServerToClientRequest } from "@mcphub/contracts";
-import type { JsonRpcId, JsonRpcResponse } from "./jsonrpc.ts";
+import type { JsonRpcId, JsonRpcResponse } from "../core/jsonrpc.ts";
 import type { SessionRecord } from "./session.store.ts";
 
 /** RFC 5424 severities as MCP names them, least severe first. */

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { forwardedHeaders } from "./forwarded-headers.ts";
-import { classify, JsonRpcCode, type Classified } from "./jsonrpc.ts";
-import { checkTarget, httpError, initializeSession, newSession, targetPath, type GatewayCore } from "./session-lifecycle.ts";
-import { processSessionMessages } from "./session-messages.ts";
-import { SseStream } from "./sse-stream.ts";
+import { forwardedHeaders } from "../forwarded-headers.ts";
+import { classify, JsonRpcCode, type Classified } from "../../core/jsonrpc.ts";
+import { checkTarget, httpError, initializeSession, newSession, targetPath, type GatewayCore } from "../sessions/session-lifecycle.ts";
+import { processSessionMessages } from "../sessions/session-messages.ts";
+import { SseStream } from "../sse-stream.ts";
 
 /**
  * The HTTP+SSE transport of protocol 2024-11-05, still used by many clients: GET /sse opens

@@ -2,13 +2,13 @@ import type { Bus } from "@mcphub/bus";
 import { randomUUID } from "node:crypto";
 import type { CredentialsRevoked, HubEvents, ServerToClientRequest, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
-import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
+import { resolveTarget, type CatalogViews } from "../core/catalog-view.ts";
 import { ClientRequests, passesLogLevel } from "./client-requests.ts";
-import type { JsonRpcId } from "./jsonrpc.ts";
-import type { ClientSession } from "./mcp-dispatcher.ts";
+import type { JsonRpcId } from "../core/jsonrpc.ts";
+import type { ClientSession } from "../core/mcp-dispatcher.ts";
 import { ResourceSubscriptions } from "./resource-subscriptions.ts";
 import type { SessionRecord, SessionStore } from "./session.store.ts";
-import { SseStream } from "./sse-stream.ts";
+import { SseStream } from "../wires/sse-stream.ts";
 
 export interface LiveSessionsOptions {
   /** Sessions one principal may hold; opening one more ends its least recently used. */

@@ -1,9 +1,9 @@
 import type { SupervisorPort } from "@mcphub/contracts";
-import { resolveTarget, type CatalogViews } from "./catalog-view.ts";
-import { errorResponse, JsonRpcCode, type Classified } from "./jsonrpc.ts";
-import type { LiveSessions } from "./live-sessions.ts";
-import type { McpDispatcher } from "./mcp-dispatcher.ts";
-import type { SessionRecord } from "./session.store.ts";
+import { resolveTarget, type CatalogViews } from "../../core/catalog-view.ts";
+import { errorResponse, JsonRpcCode, type Classified } from "../../core/jsonrpc.ts";
+import type { LiveSessions } from "../../state/live-sessions.ts";
+import type { McpDispatcher } from "../../core/mcp-dispatcher.ts";
+import type { SessionRecord } from "../../state/session.store.ts";
 
 /** Where answers to one batch of client messages go: a POST's body or SSE, or a legacy stream. */
 export interface Responder {

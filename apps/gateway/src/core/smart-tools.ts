@@ -12,7 +12,7 @@ import {
 import { safeErrorMessage, type Logger } from "@mcphub/observability";
 import type { CatalogView } from "./catalog-view.ts";
 import { CALL_TOOL, SEARCH_TOOLS } from "./meta-tools.ts";
-import type { SessionRecord } from "./session.store.ts";
+import type { SessionRecord } from "../state/session.store.ts";
 
 export interface SmartHit {
   /** The name to call it by here (`<server><sep><tool>`). */

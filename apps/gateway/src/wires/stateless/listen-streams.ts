@@ -1,10 +1,10 @@
 import type { FastifyReply } from "fastify";
 import { SERVER_INFO_META_KEY, SUBSCRIPTION_ID_META_KEY } from "@modelcontextprotocol/client";
 import { SubscriptionFilterSchema } from "@modelcontextprotocol/core";
-import { resolveTarget } from "./catalog-view.ts";
-import { errorResponse, JsonRpcCode, type JsonRpcId, type JsonRpcRequest } from "./jsonrpc.ts";
-import type { GatewayCore } from "./session-lifecycle.ts";
-import { SseStream } from "./sse-stream.ts";
+import { resolveTarget } from "../../core/catalog-view.ts";
+import { errorResponse, JsonRpcCode, type JsonRpcId, type JsonRpcRequest } from "../../core/jsonrpc.ts";
+import type { GatewayCore } from "../sessions/session-lifecycle.ts";
+import { SseStream } from "../sse-stream.ts";
 
 /** A client may ask for these list changes on a stream; each needs the matching listChanged capability. */
 const LISTS = [

@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { InitializeRequestParamsSchema } from "@modelcontextprotocol/core";
 import type { SupervisorPort } from "@mcphub/contracts";
 import type { FastifyReply } from "fastify";
-import { resolveTarget, SMART_TARGET, type CatalogViews } from "./catalog-view.ts";
-import { errorResponse, JsonRpcCode, type JsonRpcRequest } from "./jsonrpc.ts";
-import type { LiveSessions } from "./live-sessions.ts";
-import type { McpAccess, McpAuth } from "./mcp-auth.ts";
-import type { McpDispatcher } from "./mcp-dispatcher.ts";
-import type { SessionRecord } from "./session.store.ts";
+import { resolveTarget, SMART_TARGET, type CatalogViews } from "../../core/catalog-view.ts";
+import { errorResponse, JsonRpcCode, type JsonRpcRequest } from "../../core/jsonrpc.ts";
+import type { LiveSessions } from "../../state/live-sessions.ts";
+import type { McpAccess, McpAuth } from "../mcp-auth.ts";
+import type { McpDispatcher } from "../../core/mcp-dispatcher.ts";
+import type { SessionRecord } from "../../state/session.store.ts";
 
 export interface GatewayCore {
   live: LiveSessions;

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { JsonRpcCode, McpCallError, type ServerToClientRequest } from "@mcphub/contracts";
 import { capabilityError, passesLogLevel } from "./client-requests.ts";
-import type { JsonRpcId } from "./jsonrpc.ts";
-import type { ClientSession } from "./mcp-dispatcher.ts";
+import type { JsonRpcId } from "../core/jsonrpc.ts";
+import type { ClientSession } from "../core/mcp-dispatcher.ts";
 
 /** The methods whose 2026-07-28 results may be `input_required`. */
 export const MULTI_ROUND_TRIP_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);

@@ -3,8 +3,8 @@ import { z } from "zod";
 import { HubError, McpCallError, type AuditSink, type AuthenticatorPort, type RouterPort, type SupervisorPort } from "@mcphub/contracts";
 import { restErrorHandler, safeErrorMessage, type Logger } from "@mcphub/observability";
 import { requireAdmin } from "@mcphub/service-clients";
-import { CatalogViews, resolveTarget, SMART_TARGET } from "./catalog-view.ts";
-import { searchArgs, SmartSearcher } from "./smart-tools.ts";
+import { CatalogViews, resolveTarget, SMART_TARGET } from "../core/catalog-view.ts";
+import { searchArgs, SmartSearcher } from "../core/smart-tools.ts";
 
 export interface SmartRoutingApiDeps {
   router: RouterPort;
