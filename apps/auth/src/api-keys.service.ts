@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "@mcphub/observability";
-import { completeEvent } from "@mcphub/contracts";
+import { changeEvent } from "./audit-record.ts";
 import { authFailure, forbidden, notFound } from "./errors.ts";
 import type { AccessType, CredentialsRevoked, Principal } from "@mcphub/contracts";
 import type { ApiKeyRow, ApiKeysRepository, ApiKeyWithOwner } from "./api-keys.repository.ts";
@@ -87,19 +87,9 @@ export class ApiKeysService {
       allowedGroups: input.accessType === "groups" ? (input.allowedGroups ?? []) : null,
       allowedServers: input.accessType === "servers" ? (input.allowedServers ?? []) : null,
       expiresAt: input.expiresAt ?? null,
-    }, (k) =>
-      // In the key's transaction: an acknowledged key always has its audit row.
-      completeEvent({
-        action: "apikey.create",
-        resource: "api_key",
-        resourceId: k.id,
-        userId: actor.userId,
-        username: actor.username,
-        success: true,
-        ip: actor.ip,
-        details: { name: k.name, prefix: k.prefix, accessType: k.accessType, ...(k.expiresAt && { expiresAt: k.expiresAt.toISOString() }) },
-      }),
-    );
+    }, changeEvent(actor, "apikey.create", "api_key", (k) => ({
+      name: k.name, prefix: k.prefix, accessType: k.accessType, ...(k.expiresAt && { expiresAt: k.expiresAt.toISOString() }),
+    })));
     return { key, apiKey: publicApiKey(row) };
   }
 
@@ -113,18 +103,7 @@ export class ApiKeysService {
   async revoke(actor: Actor, id: string): Promise<void> {
     const existing = await this.repository.findById(id);
     if (!existing || (existing.userId !== actor.userId && actor.role !== "admin")) throw notFound("API key", id);
-    const row = await this.repository.revoke(id, (k) =>
-      completeEvent({
-        action: "apikey.revoke",
-        resource: "api_key",
-        resourceId: k.id,
-        userId: actor.userId,
-        username: actor.username,
-        success: true,
-        ip: actor.ip,
-        details: { name: k.name, prefix: k.prefix, ownerId: k.userId },
-      }),
-    );
+    const row = await this.repository.revoke(id, changeEvent(actor, "apikey.revoke", "api_key", (k) => ({ name: k.name, prefix: k.prefix, ownerId: k.userId })));
     if (!row) throw notFound("API key", id);
     this.revoked({ userId: row.userId, keyId: row.id, reason: "key_revoked" });
   }

@@ -1,5 +1,7 @@
 import type { Logger } from "@mcphub/observability";
-import type { AuditEventInput, AuditSink } from "@mcphub/contracts";
+import { completeEvent, type AuditEventInput, type AuditSink } from "@mcphub/contracts";
+import type { AuditOf } from "./users.repository.ts";
+import type { Actor } from "./users.service.ts";
 
 /**
  * Appends an audit event for a change that has already happened. The change cannot be
@@ -12,4 +14,29 @@ export async function record(audit: AuditSink, logger: Logger, event: AuditEvent
   } catch (err) {
     logger.error({ err, auditEvent: event }, "could not append an audit event");
   }
+}
+
+/**
+ * The audit event of a change `actor` makes to a row, built from the changed row inside the
+ * change's transaction: the change and its record are committed together or not at all.
+ */
+export function changeEvent<Row extends { id: string }>(
+  actor: Actor,
+  action: string,
+  resource: string,
+  details: (row: Row) => Record<string, unknown> | undefined,
+): AuditOf<Row> {
+  return (row) => {
+    const d = details(row);
+    return completeEvent({
+      action,
+      resource,
+      resourceId: row.id,
+      userId: actor.userId,
+      username: actor.username,
+      success: true,
+      ip: actor.ip,
+      ...(d && { details: d }),
+    });
+  };
 }

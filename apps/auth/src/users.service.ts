@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { HubError } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
 import { completeEvent, type AuditSink } from "@mcphub/contracts";
-import { record } from "./audit-record.ts";
+import { changeEvent, record } from "./audit-record.ts";
 import { notFound } from "./errors.ts";
 import { DEFAULT_SCRYPT_COST, decoyHash, generatePassword, hashPassword, verifyPassword, type ScryptCost } from "./password.ts";
 import type { CredentialsRevoked, Role } from "@mcphub/contracts";
-import { LastAdminError, type AuditOf, type UserPatch, type UserRow, type UsersRepository } from "./users.repository.ts";
+import { LastAdminError, type UserPatch, type UserRow, type UsersRepository } from "./users.repository.ts";
 
 /** A user as the API shows it: never the password hash. */
 export interface PublicUser {
@@ -116,7 +116,7 @@ export class UsersService {
     try {
       row = await this.repository.insertIfAbsent(
         { ...input, password: await this.hash(input.password) },
-        this.changeEvent(actor, "user.create", (r) => ({ role: r.role, ...(r.email && { email: r.email }) })),
+        changeEvent(actor, "user.create", "user", (r) => ({ role: r.role, ...(r.email && { email: r.email }) })),
       );
     } catch (err) {
       if (uniqueViolation(err) && constraintOf(err).includes("email")) {
@@ -134,7 +134,7 @@ export class UsersService {
     let row: UserRow | undefined;
     try {
       // What changed, never the new password itself.
-      row = await this.repository.update(id, change, this.changeEvent(actor, "user.update", () => ({ changed: Object.keys(patch).sort(), ...(patch.role && { role: patch.role }) })));
+      row = await this.repository.update(id, change, changeEvent(actor, "user.update", "user", () => ({ changed: Object.keys(patch).sort(), ...(patch.role && { role: patch.role }) })));
     } catch (err) {
       if (err instanceof LastAdminError) throw new HubError("HUB_LAST_ADMIN", "role: this is the last admin; make another user admin first", 409);
       if (uniqueViolation(err)) {
@@ -153,7 +153,7 @@ export class UsersService {
   async delete(actor: Actor, id: string): Promise<void> {
     let row: UserRow | undefined;
     try {
-      row = await this.repository.delete(id, this.changeEvent(actor, "user.delete", (r) => ({ deletedUsername: r.username })));
+      row = await this.repository.delete(id, changeEvent(actor, "user.delete", "user", (r) => ({ deletedUsername: r.username })));
     } catch (err) {
       if (err instanceof LastAdminError) throw new HubError("HUB_LAST_ADMIN", "this is the last admin; make another user admin first", 409);
       throw err;
@@ -175,29 +175,9 @@ export class UsersService {
         { field: "currentPassword", message: "does not match the current password" },
       ]);
     }
-    const row = await this.repository.update(user.id, { password: await this.hash(newPassword) }, this.changeEvent(actor, "user.password", () => undefined));
+    const row = await this.repository.update(user.id, { password: await this.hash(newPassword) }, changeEvent(actor, "user.password", "user", () => undefined));
     if (!row) throw notFound("user", actor.userId);
     this.revoked({ userId: user.id, reason: "password_changed" });
     return row;
-  }
-
-  /**
-   * The audit event of a change made by `actor`, built from the changed row inside the change's
-   * transaction: the change and its record are committed together or not at all.
-   */
-  private changeEvent(actor: Actor, action: string, details: (target: UserRow) => Record<string, unknown> | undefined): AuditOf<UserRow> {
-    return (target) => {
-      const d = details(target);
-      return completeEvent({
-        action,
-        resource: "user",
-        resourceId: target.id,
-        userId: actor.userId,
-        username: actor.username,
-        success: true,
-        ip: actor.ip,
-        ...(d && { details: d }),
-      });
-    };
   }
 }

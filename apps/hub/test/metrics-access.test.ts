@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshDatabase } from "../../../test/helpers/postgres.ts";
 import { startHub, type TestHub } from "./helpers/hub.ts";
+import { rest, signIn } from "./helpers/rest.ts";
 import { upstream } from "./helpers/servers.ts";
 
 /**
@@ -9,7 +10,6 @@ import { upstream } from "./helpers/servers.ts";
  * (SKIP_AUTH) keeps it open like everything else.
  */
 
-type Json = Record<string, any>;
 const METRICS_TOKEN = "metrics-token-for-prometheus-0123";
 const ADMIN_PASSWORD = "metrics-admin-password";
 
@@ -18,15 +18,8 @@ async function metrics(t: TestHub, authorization?: string): Promise<{ status: nu
   return { status: res.status, type: res.headers.get("content-type") ?? "", body: await res.text(), challenge: res.headers.get("www-authenticate") };
 }
 
-async function login(t: TestHub, username: string, password: string): Promise<string> {
-  const res = await fetch(`${t.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
-  return ((await res.json()) as Json).token;
-}
-
-async function post(t: TestHub, token: string, path: string, body: unknown): Promise<Json> {
-  const res = await fetch(`${t.base}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-  return (await res.json()) as Json;
-}
+const login = async (t: TestHub, username: string, password: string) => (await signIn(t.base, username, password))!;
+const post = async (t: TestHub, token: string, path: string, body: unknown) => (await rest(t.base, "POST", path, { token, body })).body;
 
 describe("with credentials enforced and METRICS_TOKEN set", () => {
   let t: TestHub;

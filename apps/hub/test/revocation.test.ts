@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshDatabase } from "../../../test/helpers/postgres.ts";
 import { startHub, type TestHub } from "./helpers/hub.ts";
+import { rest, signIn } from "./helpers/rest.ts";
 import { upstream } from "./helpers/servers.ts";
 
 /**
@@ -11,7 +12,6 @@ import { upstream } from "./helpers/servers.ts";
  * cache for up to 5 s.
  */
 
-type Json = Record<string, any>;
 const ADMIN_PASSWORD = "revocation-admin-password";
 const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
 const initialize = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "revocation", version: "1" } } });
@@ -20,20 +20,8 @@ let t: TestHub;
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let admin: string;
 
-async function api(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${t.base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {} };
-}
-
-async function login(username: string, password: string): Promise<string> {
-  const res = await fetch(`${t.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
-  return ((await res.json()) as Json).token;
-}
+const api = (token: string, method: string, path: string, body?: unknown) => rest(t.base, method, path, { token, body });
+const login = async (username: string, password: string) => (await signIn(t.base, username, password))!;
 
 /** An MCP initialize with this credential: 200 while it is valid. */
 async function mcpStatus(credential: string): Promise<number> {

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshDatabase } from "../../../test/helpers/postgres.ts";
 import { startHub, type TestHub } from "./helpers/hub.ts";
+import { rest, signIn, type Json } from "./helpers/rest.ts";
 import { upstream } from "./helpers/servers.ts";
 
 /**
@@ -10,22 +11,13 @@ import { upstream } from "./helpers/servers.ts";
  * of a change behind (the 600-character name used to be saved, then answered with a 500).
  */
 
-type Json = Record<string, any>;
 const ADMIN_PASSWORD = "validation-admin-password";
 
 let t: TestHub;
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let token: string;
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${t.base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {} };
-}
+const api = (method: string, path: string, body?: unknown) => rest(t.base, method, path, { token, body });
 
 /** Everything a refused write could have touched: the revision, the file and the audit log. */
 async function snapshot() {
@@ -41,12 +33,7 @@ async function snapshot() {
 beforeAll(async () => {
   db = await freshDatabase("settings_validation");
   t = await startHub({ mcpServers: { everything: upstream.everything() } }, { database: db.url, adminPassword: ADMIN_PASSWORD });
-  const login = await fetch(`${t.base}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "admin", password: ADMIN_PASSWORD }),
-  });
-  token = ((await login.json()) as Json).token;
+  token = (await signIn(t.base, "admin", ADMIN_PASSWORD))!;
 });
 afterAll(async () => {
   await t?.close();
