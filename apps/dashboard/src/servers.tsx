@@ -16,6 +16,15 @@ export function ServersPage() {
       setActionError(err as Error);
     }
   };
+  const restart = async (name: string) => {
+    try {
+      await api("POST", `api/servers/${encodeURIComponent(name)}/restart`);
+      setActionError(undefined);
+      await refresh();
+    } catch (err) {
+      setActionError(err as Error);
+    }
+  };
   const remove = async (name: string) => {
     try {
       await api("DELETE", `api/servers/${encodeURIComponent(name)}`);
@@ -65,7 +74,7 @@ export function ServersPage() {
                   <td>{s.config.type ?? s.status?.type}</td>
                   <td className="tool-count">{s.status?.toolCount ?? 0}</td>
                   <td>{s.status?.protocolVersion ?? "—"}</td>
-                  <td>{s.status?.restarts ?? 0}</td>
+                  <td className="restarts">{s.status?.restarts ?? 0}</td>
                   <td className="last-error">{s.status?.lastError ?? ""}</td>
                   <td>
                     <input
@@ -79,6 +88,11 @@ export function ServersPage() {
                     <Link className="button secondary" to={`servers/${s.name}/edit`} aria-label={`Edit ${s.name}`}>
                       Edit
                     </Link>
+                    {s.config.enabled !== false && (
+                      <button type="button" className="secondary" onClick={() => void restart(s.name)} aria-label={`Restart ${s.name}`}>
+                        Restart
+                      </button>
+                    )}
                     <ConfirmButton label="Delete" confirmLabel={`Delete ${s.name}`} onConfirm={() => remove(s.name)} />
                   </td>
                 </tr>

@@ -292,9 +292,14 @@ describe.sequential("dashboard", () => {
     await shots.shoot(page, "overview-stats");
   });
 
-  it("disables, re-enables and deletes a server from the list", async () => {
+  it("restarts, disables, re-enables and deletes a server from the list", async () => {
     await nav("Servers").click();
     const memory = row("data-server", "memory");
+    const pid = hub.hub.supervisor.status().find((s) => s.name === "memory")!.pid;
+    await memory.getByRole("button", { name: "Restart memory" }).click();
+    await memory.locator(".restarts").filter({ hasText: "1" }).waitFor();
+    await memory.getByText("ready").waitFor();
+    expect(hub.hub.supervisor.status().find((s) => s.name === "memory")!.pid).not.toBe(pid);
     await memory.getByLabel("Enable memory").click();
     await memory.getByText("disabled").waitFor();
     await memory.getByLabel("Enable memory").click();

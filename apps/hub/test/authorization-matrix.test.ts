@@ -296,6 +296,8 @@ const ROUTES: Record<string, Route> = {
   "HEAD /api/servers": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers" }) },
   "POST /api/servers": { kind: { settingsAdmin: true }, ok: 201, call: (p) => ({ path: "/api/servers", body: { name: `added-by-${p}`, ...spareServer() } }) },
   "GET /api/servers/:name": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything" }) },
+  // A disabled spare: an admin gets past the guard to the 409, and nothing the other calls use restarts.
+  "POST /api/servers/:name/restart": { kind: { settingsAdmin: true }, ok: 409, call: () => ({ path: "/api/servers/spare-put/restart" }) },
   "GET /api/stats": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/stats" }) },
   "HEAD /api/stats": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/stats" }) },
   "GET /api/servers/:name/tools": { kind: { settingsAdmin: true }, ok: 200, call: () => ({ path: "/api/servers/everything/tools" }) },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHub, type TestHub } from "./helpers/hub.ts";
+import { alive, startHub, waitUntil, type TestHub } from "./helpers/hub.ts";
 import { upstream } from "./helpers/servers.ts";
 
 type Json = Record<string, any>;
@@ -83,6 +83,20 @@ describe("a server's tools over the settings API", () => {
     expect((after.minutes as Json[]).reduce((n, m) => n + m.calls, 0)).toBe(after.calls);
     // A server without calls is listed too, with nothing counted.
     expect((await api(t, "GET", "/api/stats")).body.servers.find((s: Json) => s.server === "off")).toMatchObject({ calls: 0, p50Ms: null });
+  });
+
+  it("restarts a server: a new process, the count carried on; a disabled one is a 409, an unknown one a 404", async () => {
+    const before = t.hub.supervisor.status().find((s) => s.name === "everything")!;
+    const res = await api(t, "POST", "/api/servers/everything/restart");
+    expect(res.status).toBe(202);
+    expect(res.body.status.restarts).toBe(before.restarts + 1);
+    await waitUntil(() => t.hub.supervisor.status().find((s) => s.name === "everything")?.state === "ready", 20_000, "everything ready again");
+    const after = t.hub.supervisor.status().find((s) => s.name === "everything")!;
+    expect(after.pid).not.toBe(before.pid);
+    expect(alive(before.pid!)).toBe(false);
+    expect((await api(t, "POST", "/api/servers/everything/tools/echo/call", { arguments: { message: "again" } })).body.result.content[0].text).toContain("again");
+    expect((await api(t, "POST", "/api/servers/off/restart")).status).toBe(409);
+    expect((await api(t, "POST", "/api/servers/nope/restart")).status).toBe(404);
   });
 
   it("is described in OpenAPI", async () => {

@@ -53,6 +53,13 @@ export function settingsOpenApi(basePath: string): Record<string, unknown> {
         put: { summary: "Replace a server's settings", requestBody: body(ref("ServerConfig")), responses: { "200": ok("updated"), ...errors } },
         delete: { summary: "Remove a server (and its group entries)", responses: { "204": ok("removed"), "404": errors["404"] } },
       },
+      [p("/api/servers/{name}/restart")]: {
+        parameters: nameParam,
+        post: {
+          summary: "Reconnect a server now (a stdio server gets a new process)",
+          responses: { "202": ok("restarting: the server's status"), "404": errors["404"], "409": ok("the server is disabled", ref("Error")) },
+        },
+      },
       [p("/api/stats")]: {
         get: {
           summary: "Tool calls per server over the last hour, minute by minute (calls, errors, median latency)",

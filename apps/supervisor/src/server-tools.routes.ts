@@ -31,6 +31,26 @@ export async function serverToolsRoutes(app: FastifyInstance, deps: ServerToolsR
     return Object.hasOwn(all, name) ? all[name] : undefined;
   };
 
+  /** Reconnects a server now (a stdio server gets a new process); recorded in the audit log. */
+  app.post<{ Params: { name: string } }>("/api/servers/:name/restart", async (req, reply) => {
+    const { name } = req.params;
+    if (!configOf(name)) throw notFound(name);
+    const restarted = await deps.supervisor.restart(name);
+    await deps.audit
+      ?.append({
+        action: "server.restart",
+        resource: "server",
+        resourceId: name,
+        success: restarted,
+        ...(req.principal ? { userId: req.principal.userId, username: req.principal.username } : {}),
+        ip: req.ip,
+      })
+      .catch((err: unknown) => req.log.error({ err: safeErrorMessage(err), action: "server.restart" }, "could not append an audit event"));
+    if (!restarted) throw new HubError("HUB_CONFLICT", `server "${name}" is disabled: enable it to start it`, 409);
+    reply.code(202);
+    return { status: deps.supervisor.status().find((s) => s.name === name) };
+  });
+
   /** Tool calls per server over the last hour, minute by minute: calls, errors, median latency. */
   app.get("/api/stats", async () => {
     const names = Object.keys((settings.settings.raw.mcpServers ?? {}) as Record<string, unknown>);

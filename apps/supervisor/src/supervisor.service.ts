@@ -85,6 +85,24 @@ export class SupervisorService implements SupervisorPort {
     await Promise.all(stops);
   }
 
+  /**
+   * Reconnects one server now (an operator's restart: a stdio server's process is replaced).
+   * Its restart count carries on. False when the server is unknown or disabled.
+   */
+  async restart(name: string): Promise<boolean> {
+    const entry = this.servers.get(name);
+    const old = entry?.conn;
+    if (!entry || !old || this.stopping) return false;
+    const conn = this.createConnection(name, entry.config);
+    conn.restarts = old.restarts + 1;
+    entry.conn = conn;
+    this.opts.metrics.upstreamRestarts.inc({ server: name });
+    await old.stop();
+    conn.start();
+    this.changed(name);
+    return true;
+  }
+
   catalog(): CatalogSnapshot {
     return (this.snapshot ??= this.buildSnapshot());
   }
