@@ -35,7 +35,9 @@ let state: ClusterState;
 let tlsFetch: typeof fetch;
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let apiKey: string;
+let adminToken: string;
 const output: string[] = [];
+const TRACE_ID = `ops-trace-${process.pid}`;
 
 async function json(path: string, init: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
   const res = await tlsFetch(`${state.url}${path}`, {
@@ -60,7 +62,7 @@ beforeAll(async () => {
     ["--import", "tsx", "infra/scripts/cluster.ts", "--gateways", "2", "--port", String(port), "--tls", "--tls-port", String(tlsPort), "--run-dir", join(dir, "run"), "--bundle-dir", bundleDir],
     {
       cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "warn", ADMIN_PASSWORD: "ops-admin-password", AUDIT_STREAM: `mcphub:audit:ops:${process.pid}` },
+      env: { ...process.env, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "debug", ADMIN_PASSWORD: "ops-admin-password", AUDIT_STREAM: `mcphub:audit:ops:${process.pid}` },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -77,7 +79,8 @@ beforeAll(async () => {
   }, 30_000, "the upstream ready behind nginx");
   const login = await json("/api/auth/login", { body: { username: "admin", password: "ops-admin-password" } });
   expect(login.status).toBe(200);
-  const key = await json("/api/keys", { token: login.body.token, body: { name: "ops", accessType: "all" } });
+  adminToken = login.body.token;
+  const key = await json("/api/keys", { token: adminToken, body: { name: "ops", accessType: "all" } });
   expect(key.status).toBe(201);
   apiKey = key.body.key;
 }, 180_000);
@@ -115,14 +118,19 @@ describe("pnpm cluster --tls", () => {
     expect(redirect.headers.get("location")).toBe(`${state.url}/api/health/ready`);
   });
 
-  it("serves an MCP client over TLS through nginx, and names its request with X-Request-Id", async () => {
-    const ids: string[] = [];
+  it("serves an MCP client over TLS through nginx; a request's X-Request-Id reaches the gateway's and the supervisor's log lines and its audit entry", async () => {
+    const made: string[] = [];
     const base = tlsFetch;
     const tracking: typeof fetch = async (input, init) => {
       const headers = new Headers(init?.headers);
       headers.set("authorization", `Bearer ${apiKey}`);
+      // The traced call: the first tools/call names its request; every other request gets nginx's id.
+      const traced = typeof init?.body === "string" && init.body.includes('"tools/call"') && init.body.includes(`${ARGUMENT_MARKER}-0`);
+      if (traced) headers.set("x-request-id", TRACE_ID);
       const res = await base(input, { ...init, headers });
-      ids.push(res.headers.get("x-request-id") ?? "");
+      const id = res.headers.get("x-request-id") ?? "";
+      if (traced) expect(id).toBe(TRACE_ID);
+      else made.push(id);
       return res;
     };
     const c = new Client({ name: "ops-e2e", version: "1" });
@@ -132,9 +140,26 @@ describe("pnpm cluster --tls", () => {
       expect(text(await c.callTool({ name: "everything-echo", arguments: { message: `${ARGUMENT_MARKER}-${i}` } }))).toBe(`Echo: ${ARGUMENT_MARKER}-${i}`);
     }
     await c.close();
-    expect(ids.length).toBeGreaterThan(5);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/);
-    expect(new Set(ids).size).toBe(ids.length);
+    expect(made.length).toBeGreaterThan(4);
+    for (const id of made) expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(made).size).toBe(made.length);
+
+    // The same id on the gateway's line for the call and on the supervisor's for the call it forwarded.
+    const lines = () => output.join("").split("\n").filter((l) => l.includes(`"requestId":"${TRACE_ID}"`));
+    await waitUntil(() => lines().some((l) => l.startsWith("[gateway-")) && lines().some((l) => l.startsWith("[supervisor]")), 10_000, "log lines with the request id");
+    const supervisorLine = JSON.parse(lines().find((l) => l.startsWith("[supervisor]"))!.replace(/^\[supervisor\] /, ""));
+    expect(supervisorLine).toMatchObject({ service: "supervisor", route: "/internal/call" });
+    // Tool arguments stay out of the logs even at debug.
+    expect(lines().join("\n")).not.toContain(ARGUMENT_MARKER);
+
+    // And on the audit entry of that call, stored by the auth service from the stream.
+    let entry: { action: string; details?: { requestId?: string; tool?: string } } | undefined;
+    await waitUntil(async () => {
+      const audit = await json("/api/audit?limit=100", { token: adminToken });
+      entry = (audit.body.entries as (typeof entry)[]).find((e) => e?.details?.requestId === TRACE_ID);
+      return entry !== undefined;
+    }, 10_000, "the audit entry with the request id");
+    expect(entry!.action).toBe("tool.call");
   });
 
   it("exposes on its services every metric the Grafana dashboards and the alert rules use, with bounded labels", async () => {

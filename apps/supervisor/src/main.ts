@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseEnv, splitServiceEnvSchema, stdioServerEnv } from "@mcphub/config";
 import { AuditProducer, logAuditSpool, RedisBus } from "@mcphub/bus";
 import { Redis } from "ioredis";
-import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
+import { closeOnSignals, createLogger, currentRequestId, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import supervisorApp from "./app.ts";
 import { internalRoutes } from "./internal.routes.ts";
 import { openDatabase } from "@mcphub/db";
@@ -44,10 +44,11 @@ export async function runSupervisor(): Promise<void> {
   if (!authenticator) logger.warn("no AUTH_URL (or SKIP_AUTH=true): the settings API is open to anyone who can reach this service");
   const auditRedis = new Redis(env.REDIS_URL, { connectionName: `${replica}-audit`, maxRetriesPerRequest: null });
   auditRedis.on("error", (err) => logger.warn({ err: err.message }, "audit stream connection error"));
-  const audit = new AuditProducer(auditRedis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger) });
-  // BASE_PATH prefixes the public routes as in the all-in-one hub; /internal stays at the root for peers.
+  const audit = new AuditProducer(auditRedis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger), requestId: currentRequestId });
+  // BASE_PATH prefixes the public routes as in the all-in-one hub; /internal stays at the root for
+  // peers. The metrics plugin sits at the root so it times (and at debug, logs) /internal too.
+  await app.register(metricsPlugin, { metrics, path: `${env.BASE_PATH}/metrics`, access: { token: env.METRICS_TOKEN } });
   await app.register(async (scoped) => {
-    await scoped.register(metricsPlugin, { metrics, access: { token: env.METRICS_TOKEN } });
     await scoped.register(supervisorApp, { supervisor, settings, basePath: env.BASE_PATH, authenticator, audit });
   }, { prefix: env.BASE_PATH });
   await app.register(internalRoutes, { supervisor, token: env.INTERNAL_TOKEN });

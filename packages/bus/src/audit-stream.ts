@@ -14,6 +14,11 @@ export interface AuditProducerOptions {
   /** First and longest wait between attempts to drain the spool. */
   minRetryMs?: number;
   maxRetryMs?: number;
+  /**
+   * The id of the request an event is appended for (observability's currentRequestId): kept
+   * in the event's details as `requestId`, so the audit entry names the request its log lines name.
+   */
+  requestId?: () => string | undefined;
   /** Told when spooling starts, when the spool drains, and when an event is refused. */
   onSpool?: (report: { state: "spooling" | "drained" | "full"; spooled: number; error?: unknown }) => void;
 }
@@ -61,7 +66,8 @@ export class AuditProducer implements AuditSink {
   }
 
   async append(input: AuditEventInput): Promise<AuditEvent> {
-    const event = completeEvent(input);
+    const requestId = this.opts.requestId?.();
+    const event = completeEvent(requestId === undefined || input.details?.requestId !== undefined ? input : { ...input, details: { ...input.details, requestId } });
     const json = JSON.stringify(event);
     // Behind a non-empty spool, or with no connection to send on: wait in line (order kept).
     if (this.spool.length > 0 || this.redis.status !== "ready") {

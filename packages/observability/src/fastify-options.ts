@@ -2,7 +2,11 @@ import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { LogController, type FastifyBaseLogger, type FastifyServerOptions } from "fastify";
 import type { Logger } from "pino";
-import { enterRequest, requestIdFrom, REQUEST_ID_HEADER } from "./request-context.ts";
+import { createServer, type IncomingMessage, type ServerOptions } from "node:http";
+import { requestIdFrom, REQUEST_ID_HEADER, withRequestId } from "./request-context.ts";
+
+const REQUEST_ID = Symbol("mcphub.requestId");
+type WithId = IncomingMessage & { [REQUEST_ID]?: string };
 
 /**
  * The Fastify options every MCPHub service starts with. Per-request log lines and per-request
@@ -15,12 +19,24 @@ export function serviceFastifyOptions(logger: Logger, extra: FastifyServerOption
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request: the logger's mixin adds the request id instead (logger.ts).
     childLoggerFactory: (parent) => parent,
-    // The id nginx or a peer service sent (X-Request-Id), else a new one; current for the whole request.
-    genReqId: (req) => {
-      const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
-      enterRequest(id);
-      return id;
+    // Each request runs with its id current (the X-Request-Id nginx or a peer service sent, else a
+    // new one), so everything it causes sees it; Fastify's req.id is the same id.
+    serverFactory: (handler, fastifyOptions) => {
+      const opts = fastifyOptions as { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number };
+      const server = createServer(opts.http ?? {}, (req, res) => {
+        const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+        (req as WithId)[REQUEST_ID] = id;
+        withRequestId(id, () => handler(req, res));
+      });
+      // What Fastify sets on a server it makes itself.
+      server.keepAliveTimeout = opts.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = opts.requestTimeout ?? 0;
+      server.setTimeout(opts.connectionTimeout ?? 0);
+      if (opts.maxRequestsPerSocket) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+      return server;
     },
+    // app.inject() bypasses the server: its requests are named the same way, without the context.
+    genReqId: (req) => (req as WithId)[REQUEST_ID] ?? requestIdFrom(req.headers[REQUEST_ID_HEADER]),
     // Session ids and cursors are opaque; keep long ones intact in route parameters.
     routerOptions: { maxParamLength: 500 },
     clientErrorHandler,

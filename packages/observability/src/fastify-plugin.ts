@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
+import type { Logger } from "pino";
 import type { HubMetrics } from "./metrics.ts";
 
 declare module "fastify" {
@@ -34,6 +35,8 @@ export const metricsPlugin = fp(
         { method: req.method, route, status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      // An access line only at debug: at info, one line per request would cost more than proxying it.
+      if ((req.log as unknown as Logger).isLevelEnabled("debug")) req.log.debug({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
     });
     const token = opts.access?.token;
     const expected = token === undefined ? undefined : digest(`Bearer ${token}`);

@@ -4,3 +4,4 @@ export * from "./fastify-plugin.ts";
 export * from "./process.ts";
 export * from "./error-handler.ts";
 export * from "./fastify-options.ts";
+export * from "./request-context.ts";

@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import { currentRequestId } from "./request-context.ts";
 
 export type { Logger };
 
@@ -30,6 +31,11 @@ export function createLogger(opts: LoggerOptions): Logger {
     level: opts.level,
     base: { service: opts.service },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    // Every line written while a request is served names it (one id across nginx and the services).
+    mixin: () => {
+      const requestId = currentRequestId();
+      return requestId === undefined ? {} : { requestId };
+    },
   };
   if (opts.stream) return pino(base, opts.stream);
   if (!opts.file) return pino(base);

@@ -1,5 +1,6 @@
 import { HubError, INTERNAL_AUTH_PATH, type AuthenticateRequest, type AuthenticatorPort, type Principal } from "@mcphub/contracts";
 import { Pool } from "undici";
+import { withRequestIdHeader } from "@mcphub/observability";
 
 export interface RemoteAuthenticatorOptions {
   url: string;
@@ -19,7 +20,7 @@ export class RemoteAuthenticator implements AuthenticatorPort {
   async authenticate(request: AuthenticateRequest): Promise<Principal> {
     let res;
     try {
-      res = await this.pool.request({ path: INTERNAL_AUTH_PATH, method: "POST", headers: this.headers, body: JSON.stringify(request) });
+      res = await this.pool.request({ path: INTERNAL_AUTH_PATH, method: "POST", headers: withRequestIdHeader(this.headers), body: JSON.stringify(request) });
     } catch (err) {
       throw new HubError("HUB_AUTH_UNAVAILABLE", `the auth service is unreachable: ${(err as Error).message}`, 503);
     }

@@ -1,5 +1,6 @@
 import { HubError, ROUTER_PATHS, type RouterIndexStatus, type RouterPort, type SearchRequest, type SearchResponse } from "@mcphub/contracts";
 import { Pool } from "undici";
+import { withRequestIdHeader } from "@mcphub/observability";
 
 export interface RemoteRouterOptions {
   /** ROUTER_URL. */
@@ -54,7 +55,7 @@ export class RemoteRouter implements RouterPort {
       res = await this.pool.request({
         path,
         method,
-        headers: body === undefined ? { authorization: this.headers.authorization! } : this.headers,
+        headers: withRequestIdHeader(body === undefined ? { authorization: this.headers.authorization! } : this.headers),
         body,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,

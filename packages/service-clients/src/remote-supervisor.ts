@@ -13,6 +13,7 @@ import {
   type UpstreamStatus,
 } from "@mcphub/contracts";
 import { RemoteCatalog, type RemoteCatalogOptions } from "./remote-catalog.ts";
+import { withRequestIdHeader } from "@mcphub/observability";
 
 /**
  * SupervisorPort over the supervisor's internal HTTP API, for a gateway in its own process:
@@ -54,7 +55,7 @@ export class RemoteSupervisor implements SupervisorPort {
       res = await this.remote.pool.request({
         path: INTERNAL_PATHS.call,
         method: "POST",
-        headers: this.headers,
+        headers: withRequestIdHeader(this.headers),
         body: JSON.stringify({ server: call.server, method: call.method, params: call.params, progress, callId, origin: call.client?.origin, headers: call.headers }),
         signal: call.signal,
       });
@@ -94,7 +95,7 @@ export class RemoteSupervisor implements SupervisorPort {
       answer = { callId, id: request.id, error: relayErrorObject(err, request.method) };
     }
     try {
-      const res = await this.remote.pool.request({ path: INTERNAL_PATHS.callAnswer, method: "POST", headers: this.headers, body: JSON.stringify(answer) });
+      const res = await this.remote.pool.request({ path: INTERNAL_PATHS.callAnswer, method: "POST", headers: withRequestIdHeader(this.headers), body: JSON.stringify(answer) });
       await res.body.dump();
     } catch {
       // The call ended meanwhile (or the supervisor went away): its outcome line says what happened.
