@@ -87,6 +87,9 @@ describe.sequential("dashboard", () => {
     await page.getByRole("button", { name: "Sign out" }).waitFor();
     await page.getByRole("heading", { name: "Overview" }).waitFor();
     await shots.shoot(page, "overview");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await shots.shoot(page, "overview-dark");
+    await page.emulateMedia({ colorScheme: "light" });
   });
 
   it("lists the servers with their live state, tools and protocol revision", async () => {
@@ -194,6 +197,11 @@ describe.sequential("dashboard", () => {
     await form.getByRole("button", { name: "Create group" }).click();
     const card = page.locator('li[data-group="notes"]');
     await card.getByText(`${hub.base}/mcp/notes`).waitFor();
+    // Renamed: the id (and so the endpoint) stays.
+    await card.getByRole("button", { name: "Edit group Notes" }).click();
+    await page.getByRole("form", { name: "Edit group Notes" }).getByLabel("Name").fill("Team notes");
+    await page.getByRole("button", { name: "Save group" }).click();
+    await card.getByRole("heading", { name: "Team notes" }).waitFor();
     await shots.shoot(page, "groups");
 
     const client = await mcpClient(`${hub.base}/mcp/notes`, apiKey);
@@ -205,6 +213,17 @@ describe.sequential("dashboard", () => {
     } finally {
       await client.close();
     }
+
+    // A key scoped to the group reaches its endpoint and nothing else.
+    await nav("API keys").click();
+    await page.getByLabel("Name").fill("notes only");
+    await page.getByLabel("Access").selectOption("groups");
+    await page.getByRole("group", { name: "Groups" }).getByText("Team notes").click();
+    await page.getByRole("button", { name: "Create key" }).click();
+    await row("data-key", "notes only").getByText("groups: notes").waitFor();
+    const groupKey = (await page.getByTestId("new-key").textContent())!.trim();
+    await (await mcpClient(`${hub.base}/mcp/notes`, groupKey)).close();
+    await expect(mcpClient(`${hub.base}/mcp`, groupKey)).rejects.toThrow();
   });
 
   it("finds these actions on the audit page, filtered, and new entries appear without a reload", async () => {
@@ -225,6 +244,21 @@ describe.sequential("dashboard", () => {
       await client.close();
     }
     await expect.poll(() => row("data-action", "tool.call").count(), { timeout: 15_000 }).toBe(before + 1);
+
+    // Pages of 25, newest first: 30 more calls fill the first page and spill onto the next.
+    const many = await mcpClient(`${hub.base}/mcp`, apiKey);
+    try {
+      for (let i = 0; i < 30; i++) await many.callTool({ name: "everything-echo", arguments: { message: `page ${i}` } });
+    } finally {
+      await many.close();
+    }
+    await expect.poll(() => row("data-action", "tool.call").count(), { timeout: 15_000 }).toBe(25);
+    await page.getByRole("button", { name: "Older" }).click();
+    await page.getByText("Page 2").waitFor();
+    await expect.poll(() => row("data-action", "tool.call").count()).toBe(before + 1 + 30 - 25);
+    await page.getByRole("button", { name: "Newer" }).click();
+    await page.getByText("Page 1").waitFor();
+    await expect.poll(() => row("data-action", "tool.call").count()).toBe(25);
 
     await page.getByLabel("From").fill("2999-01-01T00:00");
     await page.getByRole("button", { name: "Apply filters" }).click();
