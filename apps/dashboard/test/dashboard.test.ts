@@ -179,6 +179,32 @@ describe.sequential("dashboard", () => {
     await echo.getByLabel("message (required)").fill("hello from the browser");
     await echo.getByRole("button", { name: "Call echo" }).click();
     await echo.locator(".result").getByText("hello from the browser").waitFor();
+
+    // Numbers typed as numbers: one that is not is named at its field.
+    const sum = page.locator('li[data-tool="get-sum"]');
+    await sum.getByRole("button", { name: "Try" }).click();
+    await sum.getByLabel("a (required)").fill("two");
+    await sum.getByLabel("b (required)").fill("3");
+    await sum.getByRole("button", { name: "Call get-sum" }).click();
+    await sum.getByRole("alert").filter({ hasText: "must be a number" }).waitFor();
+    await sum.getByLabel("a (required)").fill("2");
+    await sum.getByRole("button", { name: "Call get-sum" }).click();
+    await sum.locator(".result").getByText(/\b5\b/).waitFor();
+
+    // An enum is a choice; structured content is shown beside the text.
+    const weather = page.locator('li[data-tool="get-structured-content"]');
+    await weather.getByRole("button", { name: "Try" }).click();
+    await weather.getByLabel("location (required)").selectOption("Chicago");
+    await weather.getByRole("button", { name: "Call get-structured-content" }).click();
+    await weather.locator(".result").getByRole("heading", { name: "Structured content" }).waitFor();
+    expect(await weather.locator(".result").textContent()).toContain("temperature");
+
+    // Images are shown as images.
+    const image = page.locator('li[data-tool="get-tiny-image"]');
+    await image.getByRole("button", { name: "Try" }).click();
+    await image.getByRole("button", { name: "Call get-tiny-image" }).click();
+    await image.locator(".result img").waitFor();
+    expect(await image.locator(".result img").getAttribute("src")).toMatch(/^data:image\/png;base64,/);
     await shots.shoot(page, "try-tool");
   });
 
