@@ -1,4 +1,4 @@
-import type { Logger } from "@mcphub/observability";
+import { detailsWithRequestId, type Logger } from "@mcphub/observability";
 import { completeEvent, type AuditEventInput, type AuditSink } from "@mcphub/contracts";
 import type { AuditOf } from "./users.repository.ts";
 import type { Actor } from "./users.service.ts";
@@ -27,7 +27,8 @@ export function changeEvent<Row extends { id: string }>(
   details: (row: Row) => Record<string, unknown> | undefined,
 ): AuditOf<Row> {
   return (row) => {
-    const d = details(row);
+    // The request that made the change, when there is one (its log lines carry the same id).
+    const d = detailsWithRequestId(details(row));
     return completeEvent({
       action,
       resource,

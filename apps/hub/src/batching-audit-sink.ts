@@ -1,6 +1,7 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { completeEvent, parseStreamEvent, type AuditEvent, type AuditEventInput, type AuditSink } from "@mcphub/contracts";
+import { detailsWithRequestId } from "@mcphub/observability";
 
 export interface BatchingAuditSinkOptions {
   /** Stores events (idempotently, by eventId: a replayed journal inserts nothing twice). */
@@ -71,7 +72,8 @@ export class BatchingAuditSink implements AuditSink {
   }
 
   append(input: AuditEventInput): Promise<AuditEvent> {
-    const event = completeEvent(input);
+    // The request it is recorded for, as in split mode (AuditProducer's requestId option).
+    const event = completeEvent({ ...input, details: detailsWithRequestId(input.details) });
     if (this.journal !== undefined) writeSync(this.journal, `${JSON.stringify(event)}\n`);
     return new Promise((resolve, reject) => {
       this.batch.push({ event, done: (err) => (err ? reject(err) : resolve(event)) });

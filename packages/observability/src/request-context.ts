@@ -41,3 +41,13 @@ export function withRequestIdHeader<H extends Record<string, string>>(headers: H
   const id = context.getStore()?.requestId;
   return id === undefined ? headers : { ...headers, [REQUEST_ID_HEADER]: id };
 }
+
+/**
+ * An audit event's details with the current request's id added as `requestId` (unless the
+ * producer set one), so the audit entry names the request its log lines name.
+ */
+export function detailsWithRequestId(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const id = context.getStore()?.requestId;
+  if (id === undefined || details?.requestId !== undefined) return details;
+  return { ...details, requestId: id };
+}
