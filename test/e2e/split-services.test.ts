@@ -288,11 +288,13 @@ describe("internal API", () => {
     const bus = new RedisBus({ url: REDIS_URL, name: "catalog-reader" });
     const reader = new RemoteCatalog({ url: supervisor.url, token: TOKEN, bus, logger: createLogger({ level: "silent", service: "test" }), pollMs: 20 });
     try {
+      let changes = 0;
+      reader.onCatalogChanged(() => changes++);
       await reader.start();
-      const first = reader.catalog();
       await waitUntil(() => reader.reads.unchanged >= 5, 10_000, "five polls");
-      expect(reader.reads.full).toBe(1);
-      expect(reader.catalog()).toBe(first);
+      // A full read only for the first one and for each real change (another test's upstream may restart meanwhile).
+      expect(reader.reads.full).toBe(changes);
+      const first = reader.catalog();
       // What a 304 stands for: the same version, asked with If-None-Match.
       const res = await fetch(`${supervisor.url}/internal/catalog`, { headers: { authorization: `Bearer ${TOKEN}`, "if-none-match": `"${first.version}"` } });
       expect(res.status).toBe(304);

@@ -6,9 +6,7 @@ import {
   SetLevelRequestParamsSchema,
   SubscribeRequestParamsSchema,
 } from "@modelcontextprotocol/core";
-import { UriTemplate } from "@modelcontextprotocol/client";
 import {
-  describeState,
   JsonRpcCode,
   McpCallError,
   type AuditSink,
@@ -19,16 +17,14 @@ import {
 } from "@mcphub/contracts";
 import { safeErrorMessage, type HubMetrics, type Logger } from "@mcphub/observability";
 import type { CatalogView, Routed } from "./catalog-view.ts";
-import { CALL_TOOL, DESCRIBE_TOOL, SEARCH_TOOLS } from "./meta-tools.ts";
-import { callArguments, searchArgs, searchResult, toolNameArg, type SmartSearcher } from "./smart-tools.ts";
+import { NameRouting } from "./name-routing.ts";
+import { callMetaTool, type SmartSearcher } from "./smart-tools.ts";
 import type { SessionRecord } from "../state/session.store.ts";
 import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
 
 /** Protocol revisions served with sessions, newest first. */
 export const SESSION_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"];
 export const HUB_INFO = { name: "mcphub", version: "0.1.0" };
-/** The `tool` label of a refused call whose name the hub does not know. */
-export const UNKNOWN_TOOL_LABEL = "(unknown)";
 
 export interface DispatchContext {
   view: CatalogView;
@@ -79,13 +75,22 @@ function checkParams(schema: ZodLike, params: unknown, method: string): void {
 export class McpDispatcher {
   constructor(
     private readonly supervisor: SupervisorPort,
-    private readonly metrics: HubMetrics,
+    metrics: HubMetrics,
     private readonly logger: Logger,
     /** Where every tool call is recorded (the audit stream, or the database in one process). */
     private readonly audit?: AuditSink,
     /** Tool search for the smart-routing endpoints; without one they answer that search is unavailable. */
     private readonly smart?: SmartSearcher,
-  ) {}
+  ) {
+    this.routes = new NameRouting(supervisor, metrics);
+  }
+
+  private readonly routes: NameRouting;
+
+  /** The server that serves `uri` in this view (McpCallError when none does); for subscriptions outside a session. */
+  resourceOwner(uri: string, view: CatalogView, snap: CatalogSnapshot): string {
+    return this.routes.resource(uri, { view, snap });
+  }
 
   initializeResult(params: Record<string, unknown> | undefined, view: CatalogView): Record<string, unknown> {
     const requested = typeof params?.protocolVersion === "string" ? params.protocolVersion : undefined;
@@ -104,16 +109,16 @@ export class McpDispatcher {
         case "ping":
           return rawResultJson(req.id, "{}");
         case "tools/list":
-          this.requireReadyForSingle(ctx);
+          this.routes.requireReadyForSingle(ctx);
           return rawResultJson(req.id, ctx.view.toolsJson);
         case "prompts/list":
-          this.requireReadyForSingle(ctx);
+          this.routes.requireReadyForSingle(ctx);
           return rawResultJson(req.id, ctx.view.promptsJson);
         case "resources/list":
-          this.requireReadyForSingle(ctx);
+          this.routes.requireReadyForSingle(ctx);
           return rawResultJson(req.id, ctx.view.resourcesJson);
         case "resources/templates/list":
-          this.requireReadyForSingle(ctx);
+          this.routes.requireReadyForSingle(ctx);
           return rawResultJson(req.id, ctx.view.templatesJson);
         case "logging/setLevel":
           // Upstream connections are shared by every client, so one client's level is not
@@ -125,15 +130,17 @@ export class McpDispatcher {
         case "resources/unsubscribe":
           return await this.subscription(req, ctx);
         case "tools/call":
-          return ctx.view.target.kind === "smart" ? await this.callMetaTool(req, ctx) : await this.callTool(req, ctx);
+          if (ctx.view.target.kind !== "smart") return await this.callTool(req, ctx);
+          checkParams(CallToolRequestParamsSchema, req.params, req.method);
+          return await callMetaTool(req, ctx, { searcher: this.smart, routes: this.routes, callTool: (r, c) => this.callTool(r, c) });
         case "prompts/get": {
           checkParams(GetPromptRequestParamsSchema, req.params, req.method);
-          const routed = this.routePrompt(String(req.params!.name), ctx);
+          const routed = this.routes.prompt(String(req.params!.name), ctx);
           return await this.forward(req, ctx, routed.server, { ...req.params, name: routed.name });
         }
         case "resources/read": {
           checkParams(ReadResourceRequestParamsSchema, req.params, req.method);
-          const server = this.routeResource(String(req.params!.uri), ctx);
+          const server = this.routes.resource(String(req.params!.uri), ctx);
           return await this.forward(req, ctx, server, req.params!);
         }
         case "completion/complete":
@@ -154,21 +161,6 @@ export class McpDispatcher {
     return errorResponse(id, JsonRpcCode.InternalError, "internal error in the hub");
   }
 
-  /** A single-server endpoint is a transparent proxy: a server that is down is an error, not an empty list. */
-  private requireReadyForSingle(ctx: DispatchContext): void {
-    const t = ctx.view.target;
-    if (t.kind === "server" && !ctx.snap.servers[t.name]) this.unavailable(t.name, ctx);
-  }
-
-  private unavailable(server: string, ctx: Pick<DispatchContext, "snap">): never {
-    if (!ctx.snap.configured[server]?.enabled) {
-      throw new McpCallError(JsonRpcCode.InvalidParams, `server "${server}" is disabled`, undefined, "refused");
-    }
-    const status = this.supervisor.status().find((s) => s.name === server);
-    const why = status?.lastError ? `: ${status.lastError}` : "";
-    throw new McpCallError(JsonRpcCode.UpstreamUnavailable, `server "${server}" ${describeState(status?.state)}${why}`, { server }, "unavailable");
-  }
-
   private async callTool(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
     const params = req.params ?? {};
     // The common, well-formed call skips the schema walk; anything else gets the SDK's check and its message.
@@ -176,7 +168,7 @@ export class McpDispatcher {
     if (typeof params.name !== "string" || (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))) {
       checkParams(CallToolRequestParamsSchema, params, req.method);
     }
-    const routed = this.routeTool(String(params.name), ctx);
+    const routed = this.routes.tool(String(params.name), ctx);
     if (!this.audit) return this.forward(req, ctx, routed.server, { ...params, name: routed.name });
     const started = performance.now();
     let outcome = "ok";
@@ -189,40 +181,6 @@ export class McpDispatcher {
       throw err;
     } finally {
       this.recordCall(ctx, routed, params, outcome, performance.now() - started);
-    }
-  }
-
-  /**
-   * The meta-tools of a smart-routing endpoint. call_tool re-enters callTool as an ordinary call
-   * on the same view, so filters, scopes, audit, timeouts, progress, cancellation and passthrough
-   * are the direct call's own code.
-   */
-  private async callMetaTool(req: JsonRpcRequest, ctx: DispatchContext): Promise<string> {
-    const params = req.params ?? {};
-    checkParams(CallToolRequestParamsSchema, params, req.method);
-    const args = (params.arguments ?? {}) as Record<string, unknown>;
-    switch (params.name) {
-      case SEARCH_TOOLS: {
-        const { query, limit } = searchArgs(args);
-        if (!this.smart) throw new McpCallError(JsonRpcCode.UpstreamUnavailable, "tool search is unavailable: this gateway has no router (set ROUTER_URL)", undefined, "unavailable");
-        const search = await this.smart.search(ctx.view, ctx.snap, query, limit);
-        this.smart.record(search, ctx.view, ctx.snap, ctx.actor, "mcp");
-        return JSON.stringify({ jsonrpc: "2.0", id: req.id, result: searchResult(search) });
-      }
-      case DESCRIBE_TOOL: {
-        const name = toolNameArg(args, DESCRIBE_TOOL);
-        this.routeTool(name, ctx, false);
-        const definition = ctx.view.definitions!.get(name)!;
-        return JSON.stringify({ jsonrpc: "2.0", id: req.id, result: { content: [{ type: "text", text: JSON.stringify(definition) }], structuredContent: definition } });
-      }
-      case CALL_TOOL: {
-        const name = toolNameArg(args, CALL_TOOL);
-        const inner = callArguments(args);
-        const call: JsonRpcRequest = { ...req, params: { ...(params._meta ? { _meta: params._meta } : {}), name, ...(inner ? { arguments: inner } : {}) } };
-        return await this.callTool(call, ctx);
-      }
-      default:
-        throw new McpCallError(JsonRpcCode.InvalidParams, `unknown tool "${String(params.name)}": this smart-routing endpoint offers ${SEARCH_TOOLS}, ${CALL_TOOL} and ${DESCRIBE_TOOL}`);
     }
   }
 
@@ -250,10 +208,10 @@ export class McpDispatcher {
     checkParams(CompleteRequestParamsSchema, req.params, req.method);
     const ref = req.params!.ref as { type: string; name?: string; uri?: string };
     if (ref.type === "ref/prompt") {
-      const routed = this.routePrompt(String(ref.name), ctx);
+      const routed = this.routes.prompt(String(ref.name), ctx);
       return this.forward(req, ctx, routed.server, { ...req.params, ref: { ...ref, name: routed.name } });
     }
-    const server = this.routeResource(String(ref.uri), ctx);
+    const server = this.routes.resource(String(ref.uri), ctx);
     return this.forward(req, ctx, server, req.params!);
   }
 
@@ -261,7 +219,7 @@ export class McpDispatcher {
     checkParams(SubscribeRequestParamsSchema, req.params, req.method);
     const uri = String(req.params!.uri);
     if (!ctx.session) throw new McpCallError(JsonRpcCode.MethodNotFound, `${req.method} needs a session to deliver updates to`);
-    const server = this.routeResource(uri, ctx);
+    const server = this.routes.resource(uri, ctx);
     if (req.method === "resources/unsubscribe") {
       // Not forwarded: the upstream connection is shared and other sessions may still want it.
       ctx.session.unsubscribe(server, uri);
@@ -314,77 +272,4 @@ export class McpDispatcher {
     }
   }
 
-  /** `count`: a refusal is counted as a refused call (not when only describing a tool). */
-  private routeTool(name: string, ctx: DispatchContext, count = true): Routed {
-    const routed = ctx.view.tools.get(name);
-    if (routed) return routed;
-    const owner = this.splitName(name, ctx);
-    // A server the caller's key may not use gets the answer a name that exists nowhere gets.
-    if (owner && !ctx.view.hidden.has(owner.server)) {
-      const { server, inner } = owner;
-      const info = ctx.snap.configured[server]!;
-      // The tool label takes only names the hub knows (listed by the server, or disabled in
-      // the settings): any other string a client sends would mint a metric series of its own.
-      const known = info.disabledTools.includes(inner) || ctx.snap.servers[server]?.tools.some((t) => t.name === inner) === true;
-      const refuse = (why: string): never => {
-        if (count) this.metrics.toolCalls.inc({ server, tool: known ? inner : UNKNOWN_TOOL_LABEL, status: "refused" });
-        throw new McpCallError(JsonRpcCode.InvalidParams, why, undefined, "refused");
-      };
-      if (!info.enabled) refuse(`tool "${name}" is not available: server "${server}" is disabled`);
-      if (info.disabledTools.includes(inner)) refuse(`tool "${name}" is disabled in the settings`);
-      const picks = ctx.view.members.get(server);
-      if (!picks) refuse(`tool "${name}" is not available here: server "${server}" is not part of this group`);
-      if (picks !== "all" && !picks!.has(inner)) refuse(`tool "${name}" is not available here: it is not among this group's tools`);
-      if (!ctx.snap.servers[server]) this.unavailable(server, ctx);
-    }
-    throw new McpCallError(JsonRpcCode.InvalidParams, `unknown tool "${name}"`);
-  }
-
-  private routePrompt(name: string, ctx: DispatchContext): Routed {
-    const routed = ctx.view.prompts.get(name);
-    if (routed) return routed;
-    const owner = this.splitName(name, ctx);
-    if (owner && !ctx.view.hidden.has(owner.server)) {
-      const refuse = (why: string): never => {
-        throw new McpCallError(JsonRpcCode.InvalidParams, why, undefined, "refused");
-      };
-      if (!ctx.snap.configured[owner.server]?.enabled) refuse(`prompt "${name}" is not available: server "${owner.server}" is disabled`);
-      if (!ctx.view.members.has(owner.server)) refuse(`prompt "${name}" is not available here: server "${owner.server}" is not part of this group`);
-      if (!ctx.snap.servers[owner.server]) this.unavailable(owner.server, ctx);
-    }
-    throw new McpCallError(JsonRpcCode.InvalidParams, `unknown prompt "${name}"`);
-  }
-
-  /** The server that serves `uri` in this view (McpCallError when none does); for subscriptions outside a session. */
-  resourceOwner(uri: string, view: CatalogView, snap: CatalogSnapshot): string {
-    return this.routeResource(uri, { view, snap });
-  }
-
-  private routeResource(uri: string, ctx: Pick<DispatchContext, "view" | "snap">): string {
-    const listed = ctx.view.resources.get(uri);
-    if (listed) return listed;
-    for (const { server, template } of ctx.view.templates) {
-      try {
-        if (new UriTemplate(template.uriTemplate).match(uri)) return server;
-      } catch {
-        // An upstream's malformed template must not break routing for the others.
-      }
-    }
-    // One server with resources in this target: it may serve URIs it does not list.
-    const withResources = [...ctx.view.members.keys()].filter((s) => ctx.snap.servers[s]?.capabilities.resources);
-    if (withResources.length === 1) return withResources[0]!;
-    if (ctx.view.target.kind === "server") this.unavailable(ctx.view.target.name, ctx);
-    throw new McpCallError(JsonRpcCode.ResourceNotFound, `resource not found: ${uri}`, { uri });
-  }
-
-  /** For a prefixed name, the configured server it names (longest match) and the rest. */
-  private splitName(name: string, ctx: DispatchContext): { server: string; inner: string } | undefined {
-    if (ctx.view.target.kind === "server") return { server: ctx.view.target.name, inner: name };
-    const sep = ctx.snap.nameSeparator;
-    let best: string | undefined;
-    for (const server of Object.keys(ctx.snap.configured)) {
-      if (name.startsWith(server + sep) && (!best || server.length > best.length)) best = server;
-    }
-    return best ? { server: best, inner: name.slice(best.length + sep.length) } : undefined;
-  }
 }

@@ -11,7 +11,9 @@ import {
 } from "@mcphub/contracts";
 import { safeErrorMessage, type Logger } from "@mcphub/observability";
 import type { CatalogView } from "./catalog-view.ts";
-import { CALL_TOOL, SEARCH_TOOLS } from "./meta-tools.ts";
+import type { JsonRpcRequest } from "./jsonrpc.ts";
+import { CALL_TOOL, DESCRIBE_TOOL, SEARCH_TOOLS } from "./meta-tools.ts";
+import type { NameRouting, RouteContext } from "./name-routing.ts";
 import type { SessionRecord } from "../state/session.store.ts";
 
 export interface SmartHit {
@@ -133,6 +135,47 @@ export class SmartSearcher {
       },
     };
     this.audit.append(event).catch((err: unknown) => this.logger.error({ err: safeErrorMessage(err), action: event.action }, "could not append an audit event"));
+  }
+}
+
+export interface MetaToolDeps<C extends RouteContext> {
+  /** Absent on a gateway without a router: search_tools then says it is unavailable. */
+  searcher?: SmartSearcher;
+  routes: NameRouting;
+  /** The ordinary tools/call of the dispatcher. */
+  callTool(req: JsonRpcRequest, ctx: C): Promise<string>;
+}
+
+/**
+ * The meta-tools of a smart-routing endpoint. call_tool re-enters the ordinary call on the same
+ * view, so filters, scopes, audit, timeouts, progress, cancellation and passthrough are the
+ * direct call's own code. Returns the JSON text of the response.
+ */
+export async function callMetaTool<C extends RouteContext & { actor?: SessionRecord["actor"] }>(req: JsonRpcRequest, ctx: C, deps: MetaToolDeps<C>): Promise<string> {
+  const params = req.params ?? {};
+  const args = (params.arguments ?? {}) as Record<string, unknown>;
+  switch (params.name) {
+    case SEARCH_TOOLS: {
+      const { query, limit } = searchArgs(args);
+      if (!deps.searcher) throw new McpCallError(JsonRpcCode.UpstreamUnavailable, "tool search is unavailable: this gateway has no router (set ROUTER_URL)", undefined, "unavailable");
+      const search = await deps.searcher.search(ctx.view, ctx.snap, query, limit);
+      deps.searcher.record(search, ctx.view, ctx.snap, ctx.actor, "mcp");
+      return JSON.stringify({ jsonrpc: "2.0", id: req.id, result: searchResult(search) });
+    }
+    case DESCRIBE_TOOL: {
+      const name = toolNameArg(args, DESCRIBE_TOOL);
+      deps.routes.tool(name, ctx, false);
+      const definition = ctx.view.definitions!.get(name)!;
+      return JSON.stringify({ jsonrpc: "2.0", id: req.id, result: { content: [{ type: "text", text: JSON.stringify(definition) }], structuredContent: definition } });
+    }
+    case CALL_TOOL: {
+      const name = toolNameArg(args, CALL_TOOL);
+      const inner = callArguments(args);
+      const call: JsonRpcRequest = { ...req, params: { ...(params._meta ? { _meta: params._meta } : {}), name, ...(inner ? { arguments: inner } : {}) } };
+      return deps.callTool(call, ctx);
+    }
+    default:
+      throw new McpCallError(JsonRpcCode.InvalidParams, `unknown tool "${String(params.name)}": this smart-routing endpoint offers ${SEARCH_TOOLS}, ${CALL_TOOL} and ${DESCRIBE_TOOL}`);
   }
 }
 

@@ -1,12 +1,13 @@
 import type { Bus } from "@mcphub/bus";
 import { randomUUID } from "node:crypto";
-import type { CredentialsRevoked, HubEvents, ServerToClientRequest, SupervisorPort } from "@mcphub/contracts";
+import type { CredentialsRevoked, HubEvents, SupervisorPort } from "@mcphub/contracts";
 import type { HubMetrics, Logger } from "@mcphub/observability";
 import { resolveTarget, type CatalogViews } from "../core/catalog-view.ts";
-import { ClientRequests, passesLogLevel } from "./client-requests.ts";
+import { ClientRequests } from "./client-requests.ts";
 import type { JsonRpcId } from "../core/jsonrpc.ts";
 import type { ClientSession } from "../core/mcp-dispatcher.ts";
 import { ResourceSubscriptions } from "./resource-subscriptions.ts";
+import { SessionChannel } from "./session-channel.ts";
 import type { SessionRecord, SessionStore } from "./session.store.ts";
 import { SseStream } from "../wires/sse-stream.ts";
 
@@ -275,52 +276,5 @@ export class LiveSessions {
     const snap = this.supervisor.catalog();
     const target = resolveTarget(targetName, snap);
     return target ? this.views.view(snap, target, servers) : undefined;
-  }
-}
-
-/** ClientSession for one request of a session: one object per request, its methods on the prototype. */
-class SessionChannel implements ClientSession {
-  /**
-   * Withdraws the upstream's questions when the request ends. Made only when one is asked: an
-   * AbortController per request, and the DOMException its abort() builds, cost measurable CPU.
-   */
-  private asking: AbortController | undefined;
-
-  constructor(
-    private readonly session: SessionRecord,
-    private readonly send: (json: string) => void,
-    private readonly asks: ClientRequests,
-    private readonly subscriptions: ResourceSubscriptions,
-    private readonly store: SessionStore,
-  ) {}
-
-  get origin(): string {
-    return this.session.id;
-  }
-
-  ask(request: ServerToClientRequest): Promise<Record<string, unknown>> {
-    return this.asks.ask(this.session, request, this.send, (this.asking ??= new AbortController()).signal);
-  }
-
-  notify(n: { method: string; params?: Record<string, unknown> }): void {
-    if (n.method === "notifications/message" && !passesLogLevel(String(n.params?.level), this.session.logLevel)) return;
-    this.send(JSON.stringify({ jsonrpc: "2.0", method: n.method, ...(n.params ? { params: n.params } : {}) }));
-  }
-
-  end(): void {
-    this.asking?.abort();
-  }
-
-  async setLogLevel(level: string): Promise<void> {
-    this.session.logLevel = level;
-    await this.store.create(this.session); // a record is rewritten whole, in either store
-  }
-
-  subscribe(server: string, uri: string): void {
-    this.subscriptions.add(this.session.id, server, uri);
-  }
-
-  unsubscribe(server: string, uri: string): void {
-    this.subscriptions.remove(this.session.id, server, uri);
   }
 }
