@@ -39,8 +39,9 @@ COPY --from=ghcr.io/astral-sh/uv:0.12 /uv /uvx /usr/local/bin/
 WORKDIR /app
 COPY --from=build --chown=root:root /out/ /app/
 # The node image's unprivileged user; data, logs and npm/uv caches are the only writable places.
-RUN mkdir -p /app/data /config /var/log/mcphub /home/node/.cache \
- && chown -R node:node /app/data /config /var/log/mcphub /home/node
+# /srv/dashboard: where compose's one-shot "dashboard" service copies the build for nginx.
+RUN mkdir -p /app/data /config /var/log/mcphub /home/node/.cache /srv/dashboard \
+ && chown -R node:node /app/data /config /var/log/mcphub /home/node /srv/dashboard
 USER node
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

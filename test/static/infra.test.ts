@@ -117,6 +117,24 @@ describe("docker-compose.yml", () => {
     expect(http).toMatch(/^127\.0\.0\.1:/);
   });
 
+  it("serves the image's dashboard build from nginx: a one-shot copy into a volume nginx waits for", async () => {
+    const compose = await loadCompose(SECRETS);
+    const copy = compose.services.dashboard;
+    expect(copy.image).toBe(compose.services.gateway.image);
+    expect(copy.restart).toBe("no");
+    // Where runtime-tree.sh puts the build in the image, into the volume.
+    expect(copy.command.join(" ")).toMatch(/cp -a \/app\/apps\/dashboard\/dist\/\. \/srv\/dashboard\//);
+    const [volume, target] = (copy.volumes as string[])[0]!.split(":");
+    expect(target).toBe("/srv/dashboard");
+    expect(compose.volumes).toHaveProperty(volume!);
+    const nginx = compose.services.nginx;
+    expect(nginx.depends_on.dashboard.condition).toBe("service_completed_successfully");
+    // mcphub-routes.conf says `root dashboard;`: relative to the nginx image's prefix, /etc/nginx.
+    expect(nginx.volumes).toContain(`${volume}:/etc/nginx/dashboard:ro`);
+    expect(await readFile(join(repoRoot, "infra/nginx/mcphub-routes.conf"), "utf8")).toMatch(/root dashboard;/);
+    expect(await readFile(join(repoRoot, "infra/scripts/runtime-tree.sh"), "utf8")).toMatch(/"\$out\/apps\/dashboard\/dist"/);
+  });
+
   it("has Prometheus scrape every service, gateway replicas found by DNS", async () => {
     const compose = await loadCompose(SECRETS);
     const prom = parse(await readFile(join(repoRoot, "infra/prometheus/prometheus.yml"), "utf8"));
