@@ -228,6 +228,24 @@ describe("pnpm cluster", () => {
     }, 20_000, "the router's index of the catalog");
   });
 
+  it("finds and calls tools through $smart behind nginx, searched by the router service", async () => {
+    await waitUntil(async () => (await json("/api/smart-routing/status", { token: adminToken })).body?.index?.ready === true, 30_000, "the router's index");
+    const seen: string[] = [];
+    const c = await client(seen, apiKey, "/mcp/$smart");
+    expect((await c.listTools()).tools.map((t) => t.name)).toEqual(["search_tools", "call_tool", "describe_tool"]);
+    const found = await c.callTool({ name: "search_tools", arguments: { query: "add two numbers together", limit: 5 } });
+    const names = (found.structuredContent as { tools: { name: string }[] }).tools.map((t) => t.name);
+    expect(names).toContain("everything-get-sum");
+    const sum = await c.callTool({ name: "call_tool", arguments: { toolName: "everything-get-sum", arguments: { a: 2, b: 3 } } });
+    expect(text(sum)).toContain("5");
+    await c.close();
+    // The REST search is served by a gateway too, through the same router.
+    const viaApi = await json("/api/smart-routing/search", { token: adminToken, body: { query: "add two numbers together", limit: 5 } });
+    expect(viaApi.status).toBe(200);
+    expect(viaApi.body.results.map((r: { name: string }) => r.name)).toEqual(names);
+    expect((await json("/api/smart-routing/search", { token: adminToken, body: { query: "" } })).body.error.message).toMatch(/^query must not be empty/);
+  });
+
   it("stops every process on Ctrl-C", async () => {
     const pids = [state.supervisor.pid, state.router.pid, state.auth.pid, state.nginx.pid, ...state.gateways.map((g) => g.pid)];
     const exited = new Promise((r) => cluster.once("exit", r));
