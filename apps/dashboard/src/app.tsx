@@ -9,6 +9,7 @@ import { UsersPage } from "./users.tsx";
 import { AuditPage } from "./audit.tsx";
 import { OverviewPage } from "./overview.tsx";
 import { SettingsPage } from "./settings.tsx";
+import { AccountPage } from "./account.tsx";
 import { SmartRoutingPage } from "./smart-routing.tsx";
 
 /** Who is using the dashboard: a signed-in user, or nobody needed (the hub runs with SKIP_AUTH). */
@@ -157,9 +158,9 @@ function Shell({ viewer, onSignOut }: { viewer: Viewer; onSignOut: () => void })
             </span>
           ) : (
             <>
-              <span>
+              <Link to="account" aria-current={section === "account" ? "page" : undefined} title="Your account">
                 {viewer.user.username} <small>({viewer.user.role})</small>
-              </span>
+              </Link>
               <button type="button" className="secondary" onClick={onSignOut}>
                 Sign out
               </button>
@@ -168,7 +169,7 @@ function Shell({ viewer, onSignOut }: { viewer: Viewer; onSignOut: () => void })
         </span>
       </header>
       <main id="main" tabIndex={-1}>
-        <PageFor section={section ?? ""} rest={rest} viewer={viewer} allowed={pages.some((p) => p.route === section)} />
+        <PageFor section={section ?? ""} rest={rest} viewer={viewer} allowed={pages.some((p) => p.route === section) || (section === "account" && !viewer.open)} />
       </main>
     </div>
   );
@@ -196,6 +197,8 @@ function PageFor({ section, rest, viewer, allowed }: { section: string; rest: st
       return <SmartRoutingPage />;
     case "settings":
       return <SettingsPage />;
+    case "account":
+      return <AccountPage viewer={viewer} />;
     default:
       return <NotFound />;
   }

@@ -400,13 +400,29 @@ describe.sequential("dashboard", () => {
     expect(refused.status).toBe(403);
   });
 
+  it("a user changes their own password (a wrong current one is named at its field) and stays signed in", async () => {
+    await page.getByRole("link", { name: "bob (user)" }).click();
+    const form = page.getByRole("form", { name: "Change password" });
+    await form.getByLabel("Current password").fill("not-it");
+    await form.getByLabel("New password").fill("bob-password-3");
+    await form.getByRole("button", { name: "Change password" }).click();
+    await form.locator("#current-password-error").waitFor();
+    await form.getByLabel("Current password").fill("bob-password-1");
+    await form.getByRole("button", { name: "Change password" }).click();
+    await form.getByRole("status").filter({ hasText: "Password changed." }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Your account" }).waitFor();
+    const old = await fetch(`${hub.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: "bob-password-1" }) });
+    expect(old.status).toBe(401);
+  });
+
   it("a changed password ends the other sessions: the page asks to sign in again", async () => {
-    const login = await fetch(`${hub.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: "bob-password-1" }) });
+    const login = await fetch(`${hub.base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: "bob-password-3" }) });
     const { token } = (await login.json()) as { token: string };
     const changed = await fetch(`${hub.base}/api/auth/password`, {
       method: "PUT",
       headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ currentPassword: "bob-password-1", newPassword: "bob-password-2" }),
+      body: JSON.stringify({ currentPassword: "bob-password-3", newPassword: "bob-password-2" }),
     });
     expect(changed.status).toBe(200);
     // The overview polls: its next request is refused and the page signs out.
