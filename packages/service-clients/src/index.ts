@@ -4,4 +4,3 @@ export * from "./remote-authenticator.ts";
 export * from "./caching-authenticator.ts";
 export * from "./admin-check.ts";
 export * from "./remote-router.ts";
-export * from "./remote-router.ts";
