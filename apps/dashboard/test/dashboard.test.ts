@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { Page } from "playwright-core";
@@ -123,9 +123,25 @@ describe.sequential("dashboard", () => {
     expect(hub.hub.supervisor.status().find((s) => s.name === "memory")?.state).toBe("ready");
   });
 
+  it("edits a server: its env values stay secret in the form and are kept when saved", async () => {
+    await page.getByRole("link", { name: "Edit" }).click();
+    await page.getByRole("heading", { name: "Edit memory" }).waitFor();
+    expect(await page.getByLabel(/^Environment/).inputValue()).toBe("MEMORY_FILE_PATH=[secret]");
+    await page.getByLabel(/^Timeout/).fill("30000");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("heading", { name: "memory", exact: true }).waitFor();
+    const stored = JSON.parse(await readFile(hub.settingsPath, "utf8")).mcpServers.memory;
+    expect(stored.options.timeout).toBe(30000);
+    expect(stored.env.MEMORY_FILE_PATH).toBe(join(hub.dir, "memory.jsonl"));
+  });
+
   it("creates an API key shown once, with a copy button", async () => {
     await nav("API keys").click();
     await page.getByLabel("Name").fill("test client");
+    await page.getByLabel("Expires (empty: never)").fill("2001-01-01T00:00");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await page.locator("#key-expires-error").filter({ hasText: "must be in the future" }).waitFor();
+    await page.getByLabel("Expires (empty: never)").fill("");
     await page.getByRole("button", { name: "Create key" }).click();
     const shown = page.getByTestId("new-key");
     await shown.waitFor();
@@ -382,6 +398,22 @@ describe.sequential("dashboard", () => {
     await form.getByRole("button", { name: "Create user" }).click();
     await row("data-user", "bob").waitFor();
     await shots.shoot(page, "users");
+
+    // Another user: made admin, a too short reset refused at its field, then deleted after asking.
+    await form.getByLabel("User name").fill("carol");
+    await form.getByLabel("Password").fill("carol-password-1");
+    await form.getByRole("button", { name: "Create user" }).click();
+    const carol = row("data-user", "carol");
+    await carol.getByLabel("Role of carol").selectOption("admin");
+    await expect.poll(async () => (await carol.getByLabel("Role of carol").inputValue())).toBe("admin");
+    await carol.getByRole("button", { name: "Reset password" }).click();
+    await carol.getByLabel("New password for carol").fill("short");
+    await carol.getByRole("button", { name: "Set password" }).click();
+    await carol.getByRole("alert").filter({ hasText: "at least 8" }).waitFor();
+    await carol.getByRole("button", { name: "Cancel" }).click();
+    await carol.getByRole("button", { name: "Delete" }).click();
+    await carol.getByRole("button", { name: "Delete carol" }).click();
+    await expect.poll(() => carol.count()).toBe(0);
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("User name").fill("bob");
