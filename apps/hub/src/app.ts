@@ -117,6 +117,8 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     });
     const repository = runtime.auditRepository;
     audit = new BatchingAuditSink({ write: (events) => repository.insertMany(events), journalPath: database === false ? undefined : `${database.dataDir}/audit.journal` });
+    // The first admin exists before the hub listens: a sign-in that comes early is not told "wrong password".
+    await runtime.start();
     const recovered = await audit.recover();
     if (recovered) logger.warn({ events: recovered }, "stored audit events a previous run had journaled but not written (it was killed)");
   }
@@ -177,8 +179,6 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
     settings,
     metrics,
     async start() {
-      // The first admin exists before anyone can sign in.
-      await runtime?.start();
       await settings.start();
     },
     close: () => app.close(),

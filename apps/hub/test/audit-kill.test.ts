@@ -5,6 +5,7 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startService, type ServiceProcess } from "../../../test/helpers/processes.ts";
 import { alive, text, waitUntil } from "./helpers/hub.ts";
+import { signIn } from "./helpers/rest.ts";
 import { upstream } from "./helpers/servers.ts";
 
 /**
@@ -41,15 +42,11 @@ async function startTheHub(): Promise<ServiceProcess> {
   return proc;
 }
 
-/** Signs in as the admin; the hub listens before start() has created the first admin, so this waits for that. */
+/** Signs in as the admin: the first admin exists before the hub listens, so the first attempt works. */
 async function login(url: string): Promise<string> {
-  let token: string | undefined;
-  await waitUntil(async () => {
-    const res = await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: ADMIN_PASSWORD }) });
-    token = ((await res.json()) as Json).token;
-    return Boolean(token);
-  }, 20_000, "the first admin to sign in");
-  return token!;
+  const token = await signIn(url, "admin", ADMIN_PASSWORD);
+  if (!token) throw new Error("the first admin could not sign in as soon as the hub answered");
+  return token;
 }
 
 async function post(url: string, token: string, path: string, body: unknown): Promise<Json> {
