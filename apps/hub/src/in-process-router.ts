@@ -2,7 +2,7 @@ import type { Env } from "@mcphub/config";
 import type { CatalogSource, RouterIndexStatus, RouterPort, SearchRequest, SearchResponse } from "@mcphub/contracts";
 import type { DbHandle } from "@mcphub/db";
 import type { HubMetrics, Logger } from "@mcphub/observability";
-import { createEmbedder, EmbeddingRepository, RouterService } from "@mcphub/router";
+import { chooseEmbedder, EmbeddingRepository, RouterService } from "@mcphub/router";
 
 export interface InProcessRouterOptions {
   source: CatalogSource;
@@ -41,6 +41,7 @@ export class InProcessRouter implements RouterPort {
     this.closed = true;
     const service = await this.service?.catch(() => undefined);
     await service?.stop();
+    await service?.currentEmbedder()?.close?.();
   }
 
   private started(): Promise<RouterService> {
@@ -56,18 +57,19 @@ export class InProcessRouter implements RouterPort {
   private async build(): Promise<RouterService> {
     const { env, logger, metrics } = this.opts;
     const handle = await this.opts.database();
-    const embedder = createEmbedder({ openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL ?? "https://api.openai.com/v1", model: env.EMBEDDING_MODEL ?? "text-embedding-3-small" }, logger);
+    const embeddingEnv = { openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL ?? "https://api.openai.com/v1", model: env.EMBEDDING_MODEL ?? "text-embedding-3-small" };
     const service = new RouterService({
       source: this.opts.source,
       repository: new EmbeddingRepository(handle.db),
-      embedder,
+      // The settings' smartRouting picks the embedder (a change swaps it); the environment gives its defaults.
+      chooseEmbedder: (settings) => chooseEmbedder(settings, embeddingEnv, logger),
       // In PGlite, ranking the cached vectors in process is far faster than its pgvector scan (bench/router).
       useVector: handle.hasVector && handle.kind === "postgres",
       logger,
       metrics,
     });
     service.start();
-    logger.info({ model: embedder.model, backend: service.status().backend }, "tool search started");
+    logger.info({ backend: service.status().backend }, "tool search started");
     return service;
   }
 }
