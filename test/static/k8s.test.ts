@@ -76,6 +76,27 @@ for (const variant of ["base", "overlays/production"]) {
       expect(deployment("supervisor").spec.strategy.type).toBe("Recreate");
     });
 
+    it("runs every pod non-root with every capability dropped, probes and resources (the dashboard too)", () => {
+      for (const d of of("Deployment")) {
+        const pod = d.spec.template.spec;
+        expect(pod.securityContext.runAsNonRoot, d.metadata.name).toBe(true);
+        expect(pod.securityContext.seccompProfile.type, d.metadata.name).toBe("RuntimeDefault");
+        for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+          expect(c.securityContext.allowPrivilegeEscalation, `${d.metadata.name}/${c.name}`).toBe(false);
+          expect(c.securityContext.capabilities.drop, `${d.metadata.name}/${c.name}`).toEqual(["ALL"]);
+          expect(c.resources?.limits?.memory, `${d.metadata.name}/${c.name}`).toBeDefined();
+        }
+        for (const c of pod.containers) {
+          expect(c.readinessProbe?.httpGet, `${d.metadata.name}/${c.name}`).toBeDefined();
+          expect(c.livenessProbe?.httpGet, `${d.metadata.name}/${c.name}`).toBeDefined();
+        }
+      }
+      const dashboard = deployment("dashboard");
+      // The build comes out of the MCPHub image, from where runtime-tree.sh puts it.
+      expect(dashboard.spec.template.spec.initContainers[0].image).toBe(deployment("gateway").spec.template.spec.containers[0].image);
+      expect(dashboard.spec.template.spec.initContainers[0].command.join(" ")).toContain("/app/apps/dashboard/dist/");
+    });
+
     it("references secrets and never contains one", () => {
       expect(of("Secret")).toEqual([]);
       for (const d of of("Deployment")) {
@@ -154,6 +175,9 @@ for (const variant of ["base", "overlays/production"]) {
       const conf = await readFile(join(repoRoot, "infra/nginx/mcphub-routes.conf"), "utf8");
       const nginx = new Map([...conf.matchAll(/^location\s+(?:=\s+)?(\S+)\s+\{\s*proxy_pass http:\/\/mcphub_(\w+);/gm)].map((m) => [m[1]!, m[2]!]));
       expect(nginx.size).toBeGreaterThan(10);
+      // "/" is nginx's own (the dashboard's files); here a Service of its own serves them.
+      expect(routes.get("/")).toBe("dashboard");
+      routes.delete("/");
       expect(Object.fromEntries(routes)).toEqual(Object.fromEntries(nginx));
       if (variant !== "base") {
         expect(ingress!.spec.tls[0].secretName).toBeDefined();
@@ -170,7 +194,11 @@ describe("infra/k8s/overlays/production", () => {
     expect(ns.metadata.labels!["pod-security.kubernetes.io/enforce"]).toBe("restricted");
     for (const o of objects.filter((o) => o.kind !== "Namespace")) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(ns.metadata.name);
     for (const d of objects.filter((o) => o.kind === "Deployment")) {
-      for (const c of [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers]) expect(c.image, d.metadata.name).toMatch(/^[^:]+\/mcphub:\d+\.\d+\.\d+$/);
+      for (const c of [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers]) {
+        // MCPHub's own image at the release, anything else at a fixed version.
+        if (c.image.includes("mcphub")) expect(c.image, d.metadata.name).toMatch(/^[^:]+\/mcphub:\d+\.\d+\.\d+$/);
+        else expect(c.image, d.metadata.name).toMatch(/:\d+\.\d+[\w.-]*$/);
+      }
     }
   });
 });
