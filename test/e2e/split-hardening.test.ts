@@ -18,7 +18,8 @@ import { startService, type ServiceProcess } from "../helpers/processes.ts";
  * Redis of the test's own, which it stops and starts again, and the shared Postgres:
  * - a revoked key is refused at once by both replicas (credentials.revoked on the bus);
  * - tool calls answered while Redis is down reach the audit log once it is back, each once;
- * - a supervisor SIGKILLed during settings writes leaves an audit row for every acknowledged one.
+ * - a supervisor, or the auth service, SIGKILLed during writes leaves an audit row for every
+ *   write it acknowledged.
  */
 const TOKEN = "split-hardening-internal-token-0123456789";
 const ADMIN_PASSWORD = "split-hardening-admin-password";
@@ -35,6 +36,10 @@ let gateways: ServiceProcess[] = [];
 let admin: string;
 const settingsPath = () => join(dir, "mcp_settings.json");
 
+const authEnv = () => ({
+  DATABASE_URL: database.url, REDIS_URL: redis.url, AUDIT_STREAM: STREAM, INTERNAL_TOKEN: TOKEN,
+  JWT_SECRET: "split-hardening-jwt-secret-0123456789abcdef", ADMIN_PASSWORD, LOG_LEVEL: "warn", REPLICA_ID: "auth-split-hardening",
+});
 const supervisorEnv = () => ({ INTERNAL_TOKEN: TOKEN, REDIS_URL: redis.url, MCPHUB_SETTING_PATH: settingsPath(), DATABASE_URL: database.url, AUTH_URL: auth.url, AUDIT_STREAM: STREAM, LOG_LEVEL: "warn" });
 
 async function startSupervisor(): Promise<ServiceProcess> {
@@ -73,10 +78,7 @@ beforeAll(async () => {
   redis = await startPrivateRedis();
   database = await freshDatabase("split_hardening");
   sql = postgres(database.url, { max: 1, onnotice: () => {} });
-  auth = await startService("auth", {
-    DATABASE_URL: database.url, REDIS_URL: redis.url, AUDIT_STREAM: STREAM, INTERNAL_TOKEN: TOKEN,
-    JWT_SECRET: "split-hardening-jwt-secret-0123456789abcdef", ADMIN_PASSWORD, LOG_LEVEL: "warn", REPLICA_ID: "auth-split-hardening",
-  }, 45_000);
+  auth = await startService("auth", authEnv(), 45_000);
   supervisor = await startSupervisor();
   gateways = await Promise.all(
     ["gw-a", "gw-b"].map((id) => startService("gateway", { INTERNAL_TOKEN: TOKEN, REDIS_URL: redis.url, SUPERVISOR_URL: supervisor.url, AUTH_URL: auth.url, AUDIT_STREAM: STREAM, REPLICA_ID: id, LOG_LEVEL: "warn" })),
@@ -180,5 +182,32 @@ describe("a supervisor killed during settings writes", () => {
     }, 30_000, "the acknowledged writes' audit rows");
     expect(acked.length).toBeGreaterThanOrEqual(30);
     supervisor = await startSupervisor();
+  }, 90_000);
+});
+
+describe("the auth service killed during key writes", () => {
+  it("leaves an audit row for every key it acknowledged (stored in the key's own transaction)", async () => {
+    const acked: string[] = [];
+    let killed = false;
+    const victim = auth;
+    const writer = async (w: number) => {
+      for (let i = 0; !killed; i++) {
+        const res = await post(victim.url, "/api/keys", { name: `kill-${w}-${i}`, accessType: "all" }).catch(() => undefined);
+        if (killed) return;
+        if (res?.status !== 201) throw new Error(`a write failed before the kill: ${res?.status}`);
+        acked.push(res.body.apiKey.id);
+        if (acked.length >= 30) {
+          killed = true;
+          victim.proc.kill("SIGKILL");
+        }
+      }
+    };
+    await Promise.all([writer(0), writer(1), writer(2)]);
+    await victim.stop();
+    // Nothing to wait for: what was acknowledged was committed with its row.
+    const rows = new Set((await sql<{ id: string }[]>`select resource_id as id from audit_logs where action = 'apikey.create' and success`).map((r) => r.id));
+    expect(acked.filter((id) => !rows.has(id))).toEqual([]);
+    expect(acked.length).toBeGreaterThanOrEqual(30);
+    auth = await startService("auth", { ...authEnv(), PORT: String(victim.port) }, 45_000);
   }, 90_000);
 });
