@@ -109,9 +109,16 @@ describe("docker-compose.yml", () => {
     for (const mode of ["http", "https"]) {
       const template = await readFile(join(repoRoot, `infra/nginx/${mode}/mcphub.conf.template`), "utf8");
       for (const m of template.matchAll(/\$\{([A-Z_]+)\}/g)) expect(m[1]! in env || exported.has(m[1]!), `${mode}: ${m[1]}`).toBe(true);
-      expect(envsh).toContain(`/etc/nginx/mcphub/${mode}`);
+      expect(envsh).toContain(`NGINX_ENVSUBST_TEMPLATE_DIR="$templates/${mode}"`);
     }
     expect(nginx.volumes).toContain("./infra/nginx:/etc/nginx/mcphub:ro");
+    expect(envsh).toContain('templates="${MCPHUB_TEMPLATES_ROOT:-/etc/nginx/mcphub}"');
+    expect(envsh).toContain('certs="${MCPHUB_CERTS_DIR:-/etc/nginx/certs}"');
+    expect(nginx.volumes).toContain("./infra/nginx/certs:/etc/nginx/certs:ro");
+    // The image's entrypoint sources a .envsh only when it is executable; the mount keeps git's mode.
+    const mode = execFileSync("git", ["ls-files", "-s", "infra/nginx/tls-mode.envsh"], { cwd: repoRoot, encoding: "utf8" });
+    expect(mode).toMatch(/^100755 /);
+    expect(nginx.volumes).toContain("./infra/nginx/tls-mode.envsh:/docker-entrypoint.d/15-mcphub-tls-mode.envsh:ro");
     expect(env.MCPHUB_NGINX_DIR).toBe("/etc/nginx/mcphub");
     const http = (nginx.ports as string[]).find((p) => p.endsWith(":80"))!;
     expect(http).toMatch(/^127\.0\.0\.1:/);

@@ -1,13 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../../apps/hub/test/helpers/hub.ts";
-import { mainConfig, renderServerConfig, selfSignedCertificate, substitute, type NginxTopology } from "../../infra/scripts/nginx-config.ts";
+import { mainConfig, nginxDir, renderServerConfig, selfSignedCertificate, substitute, type NginxTopology } from "../../infra/scripts/nginx-config.ts";
+import { environmentOf, loadCompose } from "../helpers/compose.ts";
 import { freePort } from "../helpers/processes.ts";
 
 /**
@@ -185,5 +186,82 @@ describe("nginx configuration", () => {
       expect(made.body.requestId).toMatch(/^[0-9a-f]{32}$/);
       expect(made.headers["x-request-id"]).toBe(made.body.requestId);
     });
+  });
+});
+
+/**
+ * What the nginx image does at start in compose: source infra/nginx/tls-mode.envsh (mounted in
+ * /docker-entrypoint.d), then envsubst every template of the directory it chose with the
+ * container's environment (only the variables that are set, as 20-envsubst-on-templates.sh
+ * does). Here with the compose file's nginx environment, the mounts mapped to local paths and
+ * the services' host names to loopback (nginx -t resolves them).
+ */
+describe("nginx as compose starts it", () => {
+  async function start(certs: "both" | "none" | "one"): Promise<{ status: number | null; stderr: string; rendered?: string; mode?: string }> {
+    const root = join(dir, `compose-${certs}`);
+    const certDir = join(root, "certs");
+    const outDir = join(root, "conf.d");
+    await mkdir(certDir, { recursive: true });
+    await mkdir(outDir, { recursive: true });
+    if (certs !== "none") await copyFile(cert.cert, join(certDir, "fullchain.pem"));
+    if (certs === "both") await copyFile(cert.key, join(certDir, "privkey.pem"));
+    const compose = await loadCompose({ JWT_SECRET: "j", INTERNAL_TOKEN: "i", POSTGRES_PASSWORD: "p", ADMIN_PASSWORD: "a", GRAFANA_ADMIN_PASSWORD: "g" });
+    const env: Record<string, string> = {
+      ...environmentOf(compose.services.nginx),
+      MCPHUB_GATEWAY_SERVERS: `server 127.0.0.1:${ports.gateway} max_fails=1 fail_timeout=5s;`,
+      MCPHUB_AUTH_ADDR: `127.0.0.1:${ports.auth}`,
+      MCPHUB_SUPERVISOR_ADDR: `127.0.0.1:${ports.supervisor}`,
+      MCPHUB_LISTEN: `127.0.0.1:${ports.http}`,
+      MCPHUB_TLS_LISTEN: `127.0.0.1:${ports.https}`,
+      MCPHUB_NGINX_DIR: nginxDir.replace(/\/$/, ""),
+      MCPHUB_CERTS_DIR: certDir,
+      MCPHUB_TEMPLATES_ROOT: nginxDir.replace(/\/$/, ""),
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+    };
+    const entry = `
+      set -e
+      . ${JSON.stringify(join(nginxDir, "tls-mode.envsh"))}
+      defined_envs=$(printf '\${%s} ' $(awk 'END { for (name in ENVIRON) { print name } }' < /dev/null))
+      for template in "$NGINX_ENVSUBST_TEMPLATE_DIR"/*.template; do
+        envsubst "$defined_envs" < "$template" > ${JSON.stringify(outDir)}/"$(basename "$template" .template)"
+      done
+      printf '%s' "$NGINX_ENVSUBST_TEMPLATE_DIR"
+    `;
+    const r = spawnSync("sh", ["-c", entry], { env, encoding: "utf8" });
+    if (r.status !== 0) return { status: r.status, stderr: r.stderr };
+    const [file] = await readdir(outDir);
+    return { status: 0, stderr: r.stderr, mode: r.stdout, rendered: join(outDir, file!) };
+  }
+
+  it("with a certificate and key: the https/ configuration, which nginx -t accepts", async () => {
+    const r = await start("both");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.mode).toBe(join(nginxDir, "https"));
+    const text = await readFile(r.rendered!, "utf8");
+    expect(text).not.toMatch(/\$\{[A-Z_]+\}/);
+    expect(text).toMatch(/ssl_protocols TLSv1\.2 TLSv1\.3;/);
+    // nginx's own variables survive envsubst.
+    expect(text).toContain("return 301 https://$host:443$request_uri;");
+    const main = join(dir, "compose-both", "nginx.conf");
+    await writeFile(main, mainConfig(join(dir, "compose-both"), r.rendered!));
+    const t = nginxTest(main);
+    expect(t.status, t.output).toBe(0);
+  });
+
+  it("without certificates: plain HTTP, which nginx -t accepts", async () => {
+    const r = await start("none");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.mode).toBe(join(nginxDir, "http"));
+    expect(r.stderr).toMatch(/serving plain HTTP/);
+    const main = join(dir, "compose-none", "nginx.conf");
+    await writeFile(main, mainConfig(join(dir, "compose-none"), r.rendered!));
+    const t = nginxTest(main);
+    expect(t.status, t.output).toBe(0);
+  });
+
+  it("with only one of the two files: refuses to start, saying which are needed", async () => {
+    const r = await start("one");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/need both .*fullchain\.pem and .*privkey\.pem/);
   });
 });
