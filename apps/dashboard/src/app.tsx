@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError, session, SIGNED_OUT, type User } from "./api.ts";
 import { navigate, useRoute } from "./router.ts";
 import { described, ErrorBox, Field, Link, usePoll } from "./ui.tsx";
@@ -129,13 +129,32 @@ function Shell({ viewer, onSignOut }: { viewer: Viewer; onSignOut: () => void })
   // Checked on every page change and now and then: a changed password, a deleted user or an
   // expired token ends the session here too (the API answers 401, which signs out).
   usePoll(() => (viewer.open ? Promise.resolve(null) : api("GET", "api/auth/me")), [route, viewer.open], 5000);
+  // After a page change, focus goes to the new page (screen readers announce it) and the title follows.
+  const first = useRef(true);
+  useEffect(() => {
+    const label = PAGES.find((p) => p.route === route.split("/")[0])?.label ?? (route.startsWith("account") ? "Your account" : "MCPHub");
+    document.title = label === "MCPHub" ? "MCPHub" : `${label} · MCPHub`;
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById("main")?.focus();
+  }, [route]);
   const isAdmin = viewer.open || viewer.user.role === "admin";
   const pages = PAGES.filter((p) => isAdmin || !p.adminOnly).filter((p) => !viewer.open || !["keys", "users", "audit"].includes(p.route));
   const [section, ...rest] = route.split("/");
   const active = pages.find((p) => p.route === section)?.route ?? "";
   return (
     <div className="shell">
-      <a className="skip" href="#main">
+      {/* With <base href> set, "#main" would resolve to the base URL and load another page: focus it here instead. */}
+      <a
+        className="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById("main")?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header>

@@ -53,11 +53,29 @@ describe.sequential("the dashboard under BASE_PATH, without accounts", () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Servers" }).click();
     await page.locator('tr[data-server="everything"]').getByText("ready").waitFor();
     expect(new URL(page.url()).pathname).toBe("/hub/servers");
+    // The new page gets the focus and the title.
+    expect(await page.title()).toBe("Servers · MCPHub");
+    expect(await page.locator("#main:focus").count()).toBe(1);
     await page.goBack();
     await page.getByRole("heading", { name: "everything", exact: true }).waitFor();
     await page.reload();
     await page.getByRole("heading", { name: "everything", exact: true }).waitFor();
     const overview = page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" });
     expect(await overview.getAttribute("href")).toBe("/hub/");
+  });
+
+  it("is usable from the keyboard: the skip link moves focus to the page, links open with Enter", async () => {
+    await page.goto(`${hub.base}/servers`);
+    await page.locator('tr[data-server="everything"]').waitFor();
+    // The skip link comes before everything else.
+    expect(await page.locator("body *:is(a, button, input, select, textarea)").first().getAttribute("class")).toBe("skip");
+    await page.locator("a.skip").focus();
+    await page.keyboard.press("Enter");
+    expect(await page.locator("#main:focus").count()).toBe(1);
+    expect(new URL(page.url()).pathname).toBe("/hub/servers");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Groups" }).waitFor();
+    expect(await page.locator("#main:focus").count()).toBe(1);
   });
 });
