@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../../apps/hub/test/helpers/hub.ts";
+import { parseDockerfile } from "../helpers/dockerfile.ts";
 import { freePort, repoRoot } from "../helpers/processes.ts";
 
 /**
@@ -17,7 +18,21 @@ const RUNTIME_TARGET_BYTES = 200 * 1024 * 1024;
 let dir: string;
 let tree: string;
 let hub: ChildProcess | undefined;
+let hubPort = 0;
 const output: string[] = [];
+
+/** The image's HEALTHCHECK command, run here against the hub (exit status 0: healthy). */
+async function healthcheck(env: Record<string, string>): Promise<number | null> {
+  const stages = await parseDockerfile();
+  const line = stages.at(-1)!.instructions.filter((i) => i.op === "HEALTHCHECK").at(-1)!.args;
+  const argv = JSON.parse(line.slice(line.indexOf("CMD") + 3).trim()) as string[];
+  const [command, ...rest] = argv;
+  execFileSync(command === "node" ? process.execPath : command!, rest, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: "pipe" });
+  return 0;
+}
+function healthStatus(env: Record<string, string>): Promise<number | null> {
+  return healthcheck(env).catch((err: { status?: number | null }) => err.status ?? -1);
+}
 
 function du(path: string): number {
   return Number(execFileSync("du", ["-sb", path], { encoding: "utf8" }).split("\t")[0]);
@@ -74,6 +89,7 @@ describe("the image's runtime tree", () => {
 
   it("runs the all-in-one hub from the tree alone: the example's stdio servers start by their bins", async () => {
     const port = await freePort();
+    hubPort = port;
     const data = join(dir, "data");
     const bare = (process.env.PATH ?? "").split(delimiter).filter((p) => !p.includes("node_modules")).join(delimiter);
     hub = spawn(process.execPath, ["apps/hub/dist/server.js"], {
@@ -99,5 +115,13 @@ describe("the image's runtime tree", () => {
     }, 30_000, "the example's servers ready in the hub run from the tree");
     // Created from the example that travels in the tree.
     expect(existsSync(join(dir, "mcp_settings.json"))).toBe(true);
+  });
+
+  it("answers the image's HEALTHCHECK while it runs, and fails it once stopped", async () => {
+    expect(await healthStatus({ PORT: String(hubPort) })).toBe(0);
+    const exited = new Promise((r) => hub!.once("exit", r));
+    hub!.kill("SIGTERM");
+    await exited;
+    expect(await healthStatus({ PORT: String(hubPort) })).toBe(1);
   });
 });
