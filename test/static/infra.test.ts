@@ -66,6 +66,12 @@ describe("docker-compose.yml", () => {
     expect(gateway.SUPERVISOR_URL).toBe("http://supervisor:3000");
     expect(gateway.AUTH_URL).toBe("http://auth:3000");
     expect(compose.services.gateway.deploy.replicas).toBeGreaterThanOrEqual(2);
+    // The supervisor hands these to the stdio servers it spawns (npx, uvx): a mirror set in .env reaches them.
+    const supervisor = environmentOf(compose.services.supervisor);
+    expect(supervisor.npm_config_registry).toMatch(/^https?:\/\//);
+    expect(supervisor.UV_DEFAULT_INDEX).toMatch(/^https?:\/\//);
+    const mirrored = environmentOf((await loadCompose({ ...SECRETS, npm_config_registry: "https://npm.mirror.example/", UV_DEFAULT_INDEX: "https://pypi.mirror.example/simple" })).services.supervisor);
+    expect([mirrored.npm_config_registry, mirrored.UV_DEFAULT_INDEX]).toEqual(["https://npm.mirror.example/", "https://pypi.mirror.example/simple"]);
     // --scale needs replicas without fixed names or host ports.
     expect(compose.services.gateway.container_name).toBeUndefined();
     expect(compose.services.gateway.ports).toBeUndefined();
