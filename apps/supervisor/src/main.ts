@@ -34,7 +34,9 @@ export async function runSupervisor(): Promise<void> {
   });
   const settings = new SettingsService({ path: env.MCPHUB_SETTING_PATH, env: process.env, logger, bus, apply: (s) => supervisor.applySettings(s) });
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
-  const repository = new SettingsRepository(db.db);
+  // One database with the auth service: a settings change's audit row is stored in its revision's
+  // transaction (the stream would lose it if this process died before Redis had it).
+  const repository = new SettingsRepository(db.db, true);
 
   const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);

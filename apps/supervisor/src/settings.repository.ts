@@ -16,9 +16,9 @@ export class SettingsRepository {
   constructor(
     private readonly db: Database,
     /**
-     * Whether audit_logs is in this database and written here (all-in-one): then a change's
-     * audit row is inserted in the revision's transaction, so neither exists without the other.
-     * In split mode the auth service owns the table and the event goes to the audit stream.
+     * Whether audit_logs is in this database (all-in-one, and split services sharing one
+     * Postgres): then a change's audit row is inserted in the revision's transaction, so neither
+     * exists without the other. Otherwise the event goes to the audit sink (the stream).
      */
     private readonly recordsAudit = false,
   ) {}
