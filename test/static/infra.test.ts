@@ -41,6 +41,26 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("documents in .env.example every variable it reads, each with a comment, and nothing it does not read", async () => {
+    const text = await readFile(join(repoRoot, "docker-compose.yml"), "utf8");
+    const read = new Set(references(text).map((r) => r.name));
+    const example = (await readFile(join(repoRoot, ".env.example"), "utf8")).split("\n");
+    const listed = new Map<string, number>();
+    example.forEach((line, i) => {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
+      if (m) listed.set(m[1]!, i);
+    });
+    expect([...read].sort()).toEqual([...listed.keys()].sort());
+    // A comment line above each variable or its group says what it is.
+    for (const [name, i] of listed) {
+      let j = i - 1;
+      while (j >= 0 && /^[A-Za-z_]/.test(example[j]!)) j--;
+      expect(example[j], name).toMatch(/^# \S/);
+    }
+    // Secrets are listed empty: nothing to copy into production by mistake.
+    for (const name of Object.keys(SECRETS)) expect(example[listed.get(name)!], name).toBe(`${name}=`);
+  });
+
   it("gives every MCPHub service an environment its own schema accepts, with the image's ENV", async () => {
     const compose = await loadCompose(SECRETS);
     const imageEnv = await dockerfileEnv();
