@@ -3,6 +3,7 @@ import { Client, ProtocolError, SSEClientTransport, StreamableHTTPClientTranspor
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHub, text, waitUntil, type TestHub } from "./helpers/hub.ts";
 import { upstream } from "./helpers/servers.ts";
+import type { SmartHit } from "../../gateway/src/core/smart-tools.ts";
 
 /**
  * Smart routing in the all-in-one hub: `/mcp/$smart[/<group>]` shows the meta-tools, finds real
@@ -57,14 +58,15 @@ async function client(path: string, key = keys.all, transport: "http" | "sse" = 
   return c;
 }
 
-interface Hit {
-  name: string;
-  server: string;
-  tool: string;
-  description: string;
-  score: number;
-  inputSchema?: unknown;
-}
+type Hit = SmartHit;
+
+/** A raw initialize POST with this key: for the HTTP status an endpoint answers. */
+const initialize = (path: string, key: string) =>
+  fetch(`${t.base}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
+  });
 
 async function search(c: Client, query: string, limit?: number): Promise<{ hits: Hit[]; text: string; meta: any }> {
   const r = await c.callTool({ name: "search_tools", arguments: { query, ...(limit === undefined ? {} : { limit }) } });
@@ -262,21 +264,13 @@ describe("access", () => {
   it("lets a group key use $smart of its group only", async () => {
     const c = await client("/mcp/$smart/ops", keys.opsGroup);
     expect((await c.listTools()).tools.map((x) => x.name)).toEqual(META);
-    const res = await fetch(`${t.base}/mcp/$smart`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${keys.opsGroup}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
-    });
+    const res = await initialize("/mcp/$smart", keys.opsGroup);
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("/mcp/$smart/ops");
   });
 
   it("answers 404 with the reason for a group that does not exist", async () => {
-    const res = await fetch(`${t.base}/mcp/$smart/nope`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${keys.all}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
-    });
+    const res = await initialize("/mcp/$smart/nope", keys.all);
     expect(res.status).toBe(404);
     expect(await res.text()).toContain('no group named \\"nope\\"');
   });
@@ -353,11 +347,7 @@ describe("settings", () => {
 
   it("enabled: false closes the smart-routing endpoints with the reason", async () => {
     await withSmartRouting({ enabled: false });
-    const res = await fetch(`${t.base}/mcp/$smart`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${keys.all}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
-    });
+    const res = await initialize("/mcp/$smart", keys.all);
     expect(res.status).toBe(404);
     expect(await res.text()).toContain("smart routing is disabled (systemConfig.smartRouting.enabled)");
     expect((await api("POST", "/api/smart-routing/search", { query: "time" })).body.error.code).toBe("HUB_SMART_ROUTING_DISABLED");
