@@ -64,6 +64,16 @@ describe.sequential("the dashboard under BASE_PATH, without accounts", () => {
     expect(await overview.getAttribute("href")).toBe("/hub/");
   });
 
+  it("shows a change made elsewhere (the settings file edited) without a reload", async () => {
+    await page.goto(`${hub.base}/servers`);
+    const everything = page.locator('tr[data-server="everything"]');
+    await everything.getByText("ready").waitFor();
+    await hub.writeSettings({ mcpServers: { everything: { ...upstream.everything(), enabled: false } } });
+    await everything.getByText("disabled").waitFor({ timeout: 15_000 });
+    await hub.writeSettings({ mcpServers: { everything: upstream.everything() } });
+    await everything.getByText("ready").waitFor({ timeout: 20_000 });
+  });
+
   it("is usable from the keyboard: the skip link moves focus to the page, links open with Enter", async () => {
     await page.goto(`${hub.base}/servers`);
     await page.locator('tr[data-server="everything"]').waitFor();

@@ -302,6 +302,14 @@ describe.sequential("dashboard", () => {
     await page.getByText("Page 1").waitFor();
     await expect.poll(() => row("data-action", "tool.call").count()).toBe(25);
 
+    // By outcome and user: the wrong password at the start is admin's failed sign-in.
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.getByLabel("Outcome").selectOption("false");
+    await page.getByLabel("User", { exact: true }).fill("admin");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await row("data-action", "auth.login").first().getByText("failed").waitFor();
+    await expect.poll(() => page.locator("tbody tr").filter({ hasText: "ok" }).count()).toBe(0);
+
     await page.getByLabel("From").fill("2999-01-01T00:00");
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByText("No entries.").waitFor();
