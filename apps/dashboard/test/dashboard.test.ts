@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { Page } from "playwright-core";
 import { startHub, text, type TestHub } from "../../hub/test/helpers/hub.ts";
-import { MEMORY_JS, upstream } from "../../hub/test/helpers/servers.ts";
+import { FILESYSTEM_JS, MEMORY_JS, upstream } from "../../hub/test/helpers/servers.ts";
 import { buildDashboard, launchBrowser, screenshotter, type TestBrowser } from "./helpers/browser.ts";
 
 // The whole dashboard against a real all-in-one hub (auth, PGlite, real upstream servers)
@@ -121,6 +121,29 @@ describe.sequential("dashboard", () => {
     await page.locator('li[data-tool="read_graph"]').waitFor();
     await shots.shoot(page, "server-detail");
     expect(hub.hub.supervisor.status().find((s) => s.name === "memory")?.state).toBe("ready");
+  });
+
+  it("adds servers by pasting mcpServers JSON: a refused one is named with its reason, the text kept", async () => {
+    await nav("Servers").click();
+    await page.getByRole("link", { name: "Add server" }).click();
+    await page.getByRole("tab", { name: "Paste JSON" }).click();
+    const area = page.getByLabel("Servers in mcpServers format");
+    const bad = JSON.stringify({ mcpServers: { files: { type: "sse", url: "not a url" } } });
+    await area.fill(bad);
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.locator("#json-error").filter({ hasText: '"files" was refused' }).filter({ hasText: "url" }).waitFor();
+    expect(await area.inputValue()).toBe(bad);
+    await area.fill(JSON.stringify({ mcpServers: { files: { command: process.execPath, args: [FILESYSTEM_JS, hub.dir] } } }));
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.getByRole("heading", { name: "files", exact: true }).waitFor();
+    await page.locator(".title-row .badge").filter({ hasText: "ready" }).waitFor();
+    await page.locator('li[data-tool="list_directory"]').waitFor();
+    await nav("Servers").click();
+    const files = row("data-server", "files");
+    await files.getByRole("button", { name: "Delete" }).click();
+    await files.getByRole("button", { name: "Delete files" }).click();
+    await expect.poll(() => files.count()).toBe(0);
+    await page.getByRole("link", { name: "memory", exact: true }).click();
   });
 
   it("edits a server: its env values stay secret in the form and are kept when saved", async () => {
