@@ -34,8 +34,16 @@ export class BatchingAuditSink implements AuditSink {
   /** Batches written but not yet committed. */
   private inFlight = 0;
   private journal: number | undefined;
-  /** A batch failed to store: its events stay in the journal (never emptied again) for the next start. */
-  private failed = false;
+  /**
+   * Events of batches that failed to store (their appends were refused): written again with
+   * the next batch, or on their own after a pause, so a database outage does not keep them
+   * out of the log until a restart. Bounded; past the bound they wait in the journal alone,
+   * which then is no longer emptied until the next start stores it.
+   */
+  private unstored: AuditEvent[] = [];
+  private overflowed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 500;
   private readonly write: (events: AuditEvent[]) => Promise<unknown>;
   private readonly delayMs: number;
   private readonly maxBatch: number;
@@ -87,14 +95,16 @@ export class BatchingAuditSink implements AuditSink {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.batch.splice(0);
-    if (batch.length === 0) return this.flushing;
+    if (batch.length === 0 && this.unstored.length === 0) return this.flushing;
     this.inFlight++;
     this.flushing = this.flushing.then(async () => {
+      const retried = this.unstored.splice(0);
       try {
-        await this.write(batch.map((b) => b.event));
+        await this.write([...retried, ...batch.map((b) => b.event)]);
+        this.retryMs = 500;
         for (const b of batch) b.done();
       } catch (err) {
-        this.failed = true;
+        this.keepUnstored([...retried, ...batch.map((b) => b.event)]);
         for (const b of batch) b.done(err);
       } finally {
         this.inFlight--;
@@ -104,8 +114,19 @@ export class BatchingAuditSink implements AuditSink {
     return this.flushing;
   }
 
+  private keepUnstored(events: AuditEvent[]): void {
+    const room = 10_000 - this.unstored.length;
+    if (events.length > room) this.overflowed = true;
+    this.unstored.push(...events.slice(0, Math.max(0, room)));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.flush(), this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, 5000);
+  }
+
   /** Closes the journal (after a final flush); what it still holds is recovered next start. */
   async close(): Promise<void> {
+    clearTimeout(this.retryTimer);
     await this.flush();
     if (this.journal !== undefined) closeSync(this.journal);
     this.journal = undefined;
@@ -113,11 +134,11 @@ export class BatchingAuditSink implements AuditSink {
 
   /**
    * Empties the journal when everything appended is stored. Appends run on this same thread,
-   * so nothing can be journaled between the check and the truncate. A failed write leaves its
-   * events in the journal, so the next start stores them.
+   * so nothing can be journaled between the check and the truncate. Events not stored yet keep
+   * it (the next start stores them if this process does not).
    */
   private trimJournal(): void {
-    if (this.journal === undefined || this.inFlight > 0 || this.batch.length > 0 || this.failed) return;
+    if (this.journal === undefined || this.inFlight > 0 || this.batch.length > 0 || this.unstored.length > 0 || this.overflowed) return;
     ftruncateSync(this.journal, 0);
   }
 
