@@ -20,7 +20,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -247,7 +247,9 @@ async function main(): Promise<void> {
     gateways: gws.map((g, i) => ({ id: `gateway-${i + 1}`, pid: g.child.pid, port: g.port })),
     nginx: { pid: nginx.child.pid, port },
   };
-  await writeFile(join(runDir, "state.json"), JSON.stringify(state, null, 2));
+  // Written whole, then renamed: whoever waits for state.json never reads half of it.
+  await writeFile(join(runDir, "state.json.partial"), JSON.stringify(state, null, 2));
+  await rename(join(runDir, "state.json.partial"), join(runDir, "state.json"));
   log(`ready: MCP at ${state.url}/mcp (${gateways} gateway replicas), settings API at ${state.url}/api/servers, login at ${state.url}/api/auth/login; Ctrl-C stops everything`);
 }
 
