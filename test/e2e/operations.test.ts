@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
@@ -56,13 +56,16 @@ beforeAll(async () => {
   database = await freshDatabase("ops");
   const settingsPath = join(dir, "mcp_settings.json");
   await writeFile(settingsPath, JSON.stringify({ mcpServers: { everything: upstream.everything() } }));
+  await mkdir(join(dir, "no-dashboard"));
   const [port, tlsPort] = [await freePort(), await freePort()];
   cluster = spawn(
     process.execPath,
     ["--import", "tsx", "infra/scripts/cluster.ts", "--gateways", "2", "--port", String(port), "--tls", "--tls-port", String(tlsPort), "--run-dir", join(dir, "run"), "--bundle-dir", bundleDir],
     {
       cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "debug", ADMIN_PASSWORD: "ops-admin-password", AUDIT_STREAM: `mcphub:audit:ops:${process.pid}` },
+      // No dashboard build of its own (MCPHUB_DASHBOARD_DIR): these checks do not need one, and
+      // another cluster test may be building apps/dashboard/dist meanwhile.
+      env: { ...process.env, MCPHUB_DASHBOARD_DIR: join(dir, "no-dashboard"), DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "debug", ADMIN_PASSWORD: "ops-admin-password", AUDIT_STREAM: `mcphub:audit:ops:${process.pid}` },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
