@@ -10,12 +10,14 @@ import { waitUntil } from "../../hub/test/helpers/hub.ts";
 import { MEMORY_JS, upstream } from "../../hub/test/helpers/servers.ts";
 import { freshDatabase } from "../../../test/helpers/postgres.ts";
 import { freePort, repoRoot } from "../../../test/helpers/processes.ts";
-import { launchBrowser, screenshotter, type TestBrowser } from "./helpers/browser.ts";
+import { buildDashboard, launchBrowser, screenshotter, type TestBrowser } from "./helpers/browser.ts";
 
 // The dashboard behind nginx in `pnpm cluster` (which builds it): nginx serves the files, the
 // split services answer the API, and the browser cannot tell the difference.
 
 let dir: string;
+let dist: string;
+let bundleDir: string;
 let cluster: ChildProcess;
 let url: string;
 let database: Awaited<ReturnType<typeof freshDatabase>>;
@@ -30,10 +32,14 @@ beforeAll(async () => {
   database = await freshDatabase("dashboard_cluster");
   const settingsPath = join(dir, "mcp_settings.json");
   await writeFile(settingsPath, JSON.stringify({ mcpServers: { everything: upstream.everything() } }));
+  // Builds of its own: other cluster tests rebuild apps/hub/dist and apps/dashboard/dist meanwhile.
+  dist = await buildDashboard();
+  await chmod(dist, 0o755);
+  bundleDir = join(repoRoot, "apps/hub", `.bundle-dashboard-${process.pid}`);
   const port = await freePort();
-  cluster = spawn(process.execPath, ["--import", "tsx", "infra/scripts/cluster.ts", "--gateways", "2", "--port", String(port), "--run-dir", join(dir, "run")], {
+  cluster = spawn(process.execPath, ["--import", "tsx", "infra/scripts/cluster.ts", "--gateways", "2", "--port", String(port), "--run-dir", join(dir, "run"), "--bundle-dir", bundleDir], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "warn", ADMIN_PASSWORD: "cluster-admin-password", AUDIT_STREAM: `mcphub:audit:dashboard:${process.pid}` },
+    env: { ...process.env, MCPHUB_DASHBOARD_DIR: dist, DATABASE_URL: database.url, MCPHUB_SETTING_PATH: settingsPath, LOG_LEVEL: "warn", ADMIN_PASSWORD: "cluster-admin-password", AUDIT_STREAM: `mcphub:audit:dashboard:${process.pid}` },
     stdio: ["ignore", "pipe", "pipe"],
   });
   cluster.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
@@ -54,7 +60,7 @@ afterAll(async () => {
     await exited;
   }
   await database?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  for (const d of [dir, dist, bundleDir]) if (d) await rm(d, { recursive: true, force: true });
 }, 30_000);
 
 describe.sequential("the dashboard behind nginx (pnpm cluster)", () => {
