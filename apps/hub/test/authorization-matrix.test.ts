@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
@@ -370,11 +370,13 @@ function registeredRoutes(): string[] {
   return routes;
 }
 
+let dashboardDir: string | undefined;
+
 /** A dashboard folder with just a page: the static routes answer without a Vite build. */
 async function pageOnlyDashboard(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "mcphub-matrix-dashboard-"));
-  await writeFile(join(dir, "index.html"), '<!doctype html><base href="/"><title>MCPHub</title>');
-  return dir;
+  dashboardDir = await mkdtemp(join(tmpdir(), "mcphub-matrix-dashboard-"));
+  await writeFile(join(dashboardDir, "index.html"), '<!doctype html><base href="/"><title>MCPHub</title>');
+  return dashboardDir;
 }
 
 beforeAll(async () => {
@@ -434,6 +436,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await db?.drop();
+  if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
 });
 
 describe("the authorization matrix", () => {
