@@ -1,7 +1,9 @@
 // `pnpm bench`: server-everything's echo, called straight over stdio (the floor), through the
 // all-in-one hub and through the distributed cluster (nginx → gateway replicas → supervisor) over
-// Streamable HTTP, side by side in one run. Targets are printed, never asserted: the machine is
+// Streamable HTTP, side by side in one run; then smart routing's retrieval quality (BM25F, the
+// semantic signal and the hybrid on MetaTool and catalog-tasks) and its latency at 10,000 tools. Targets are printed, never asserted: the machine is
 // shared and noisy, so a missed target must not fail a pipeline.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import { createRequire } from "node:module";
@@ -290,6 +292,25 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(`${report(results, measured, rss, cluster, Date.now() - started).join("\n")}\n`);
+
+  // Smart routing's retrieval quality and its cost at 10,000 tools, in a process of its own so
+  // its RSS is the router's alone (bench/router/retrieval.ts; BENCH_RETRIEVAL=0 skips it).
+  if (process.env.BENCH_RETRIEVAL !== "0") {
+    log("tool retrieval (bench/router/retrieval.ts)…");
+    process.stdout.write(`\n${await retrievalReport()}\n`);
+  }
+}
+
+/** bench/router/retrieval.ts's report, or why it failed; its progress goes to our stderr. */
+async function retrievalReport(): Promise<string> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "bench/router/retrieval.ts")], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", resolve);
+  });
+  return code === 0 ? out.trim() : `! the retrieval bench exited with ${code}\n${out.trim()}`;
 }
 
 /**

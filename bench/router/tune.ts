@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { BM25_DEFAULTS, LexicalIndex, type Bm25Params } from "../../apps/router/src/lexical.ts";
 import { calibrateSemantic, FUSION_DEFAULTS, fuse, type FusionParams } from "../../apps/router/src/fusion.ts";
 import { StaticCatalog } from "../../apps/router/src/static-catalog.ts";
-import { catalogTools, type ToolItem } from "../../apps/router/src/tool-text.ts";
+import { catalogTools, nameWords, type ToolItem } from "../../apps/router/src/tool-text.ts";
 import { UseEmbedder } from "../../apps/router/src/use.embedder.ts";
 import type { McpObject } from "../../packages/contracts/src/index.ts";
 
@@ -48,11 +48,22 @@ for (const arg of process.argv.slice(2)) {
   }
 }
 
-interface Prepared { set: Set; lex: Map<string, number>[]; sem: Map<string, number>[] }
+interface Prepared { set: Set; lex: Map<string, number>[]; sem: Map<string, number>[]; server: Map<string, number>[] }
+const docVariant = process.env.DOC ?? "name-description";
+const docText = (i: ToolItem) =>
+  docVariant === "description" ? i.description || i.text : docVariant === "server-name-description" ? `${i.server} ${i.text}` : docVariant === "first-sentence" ? `${i.text.split(/(?<=[.!?])\s/)[0]}` : i.text;
 const prepared: Prepared[] = [];
 for (const set of sets) {
   const t0 = performance.now();
-  const docs = await embedder.embed(set.items.map((i) => i.text));
+  const full = await embedder.embed(set.items.map(docText));
+  const names = await embedder.embed(set.items.map((i) => nameWords(i.tool)));
+  const alpha = Number(process.env.ALPHA ?? 1);
+  // A second view of each tool: its name alone (the action it names), mixed into the full text's vector.
+  const docs = full.map((v, d) => {
+    const m = v.map((x, i) => alpha * x + (1 - alpha) * names[d]![i]!);
+    const n = Math.hypot(...m);
+    return m.map((x) => x / n);
+  });
   const qv = await embedder.embed(set.queries.map((q) => q.query), { query: true });
   process.stderr.write(`${set.name}: ${set.items.length} tools, ${set.queries.length} queries embedded in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   const index = new LexicalIndex(set.items.map((i) => i.lexical), bm25);
@@ -61,18 +72,32 @@ for (const set of sets) {
     return new Map(matches.map((m) => [set.items[m.doc]!.contentId, max ? m.score / max : 0]));
   });
   const sem = qv.map((v) => new Map(set.items.map((item, d) => [item.contentId, docs[d]!.reduce((s, x, i) => s + x * v[i]!, 0)])));
-  prepared.push({ set, lex, sem });
+  // Server-level evidence: the cosine of the query to the mean of the server's tool vectors (MCP-Zero's server stage, as a prior).
+  const centroids = new Map<string, number[]>();
+  set.items.forEach((item, d) => {
+    const c = centroids.get(item.server) ?? new Array(512).fill(0);
+    docs[d]!.forEach((x, i) => (c[i] += x));
+    centroids.set(item.server, c);
+  });
+  for (const c of centroids.values()) { const n = Math.hypot(...c); c.forEach((x, i) => (c[i] = x / n)); }
+  const server = qv.map((v) => new Map([...centroids].map(([sv, c]) => [sv, c.reduce((s, x, i) => s + x * v[i]!, 0)])));
+  prepared.push({ set, lex, sem, server });
 }
 await embedder.close();
 
+let serverWeight = 0;
 function evaluate(p: Prepared, mode: "lexical" | "semantic" | "hybrid", fp: FusionParams) {
   let h1 = 0, h5 = 0, h10 = 0, mrr = 0;
   p.set.queries.forEach((q, n) => {
     const semAll = [...p.sem[n]!].sort((a, b) => b[1] - a[1]);
     const top = new Map(semAll.slice(0, fp.candidates));
     const floor = semAll[Math.min(fp.candidates, semAll.length) - 1]![1];
-    const fused = mode === "lexical" ? fuse(p.lex[n]!, undefined, 0, fp) : mode === "semantic" ? fuse(new Map(), top, floor, { ...fp, semanticWeight: 1 }) : fuse(p.lex[n]!, top, floor, fp);
+    let fused = mode === "lexical" ? fuse(p.lex[n]!, undefined, 0, fp) : mode === "semantic" ? fuse(new Map(), top, floor, { ...fp, semanticWeight: 1 }) : fuse(p.lex[n]!, top, floor, fp);
     const items = new Map(p.set.items.map((i) => [i.contentId, i]));
+    if (serverWeight && mode === "hybrid") {
+      fused = fused.map((f) => ({ contentId: f.contentId, score: f.score + serverWeight * calibrateSemantic(p.server[n]!.get(items.get(f.contentId)!.server)!, fp) }));
+      fused.sort((a, b) => b.score - a.score);
+    }
     const rank = fused.slice(0, 10).findIndex((f) => p.set.gold(q, items.get(f.contentId)!)) + 1;
     if (rank === 1) h1++;
     if (rank >= 1 && rank <= 5) h5++;
@@ -95,8 +120,23 @@ for (const p of prepared) {
 }
 const grid: FusionParams[] = [];
 for (const w of [0.4, 0.5, 0.6, 0.7, 0.8]) for (const lo of [0, 0.1, 0.2]) for (const hi of [0.6, 0.75, 0.9]) grid.push({ semanticWeight: w, semanticLow: lo, semanticHigh: hi, candidates: 100 });
-const rows = grid.map((fp) => ({ fp, r: prepared.map((p) => evaluate(p, "hybrid", fp)) }));
-rows.sort((a, b) => b.r[0]!.h5 + b.r[0]!.mrr - (a.r[0]!.h5 + a.r[0]!.mrr));
-for (const { fp, r } of rows.slice(0, 12)) console.log(`w ${fp.semanticWeight} lo ${fp.semanticLow} hi ${fp.semanticHigh}: ${r.map((x, i) => `${prepared[i]!.set.name} ${fmt(x)}`).join(" | ")}`);
+const rows = grid.flatMap((fp) => [0, 0.1, 0.2, 0.3].map((sw) => { serverWeight = sw; return { fp, sw, r: prepared.map((p) => evaluate(p, "hybrid", fp)) }; }));
+const objective = (r: { h5: number; mrr: number }[]) => r.reduce((s, x) => s + x.h5 + x.mrr, 0);
+rows.sort((a, b) => objective(b.r) - objective(a.r));
+for (const { fp, sw, r } of rows.slice(0, 15)) console.log(`w ${fp.semanticWeight} lo ${fp.semanticLow} hi ${fp.semanticHigh} server ${sw}: ${r.map((x, i) => `${prepared[i]!.set.name} ${fmt(x)}`).join(" | ")}`);
+serverWeight = 0;
 console.log(`default: ${prepared.map((p) => `${p.set.name} ${fmt(evaluate(p, "hybrid", FUSION_DEFAULTS))}`).join(" | ")}`);
 void calibrateSemantic;
+// Where the settings' threshold bites: the share of gold tools in the top 10 that a threshold keeps, and of other tools it drops.
+for (const p of prepared) {
+  const gold: number[] = [], other: number[] = [];
+  p.set.queries.forEach((q, n) => {
+    const semAll = [...p.sem[n]!].sort((a, b) => b[1] - a[1]);
+    const top = new Map(semAll.slice(0, 100));
+    const fused = fuse(p.lex[n]!, top, semAll[Math.min(100, semAll.length) - 1]![1], FUSION_DEFAULTS).slice(0, 10);
+    const items = new Map(p.set.items.map((i) => [i.contentId, i]));
+    for (const f of fused) (p.set.gold(q, items.get(f.contentId)!) ? gold : other).push(f.score);
+  });
+  const keep = (a: number[], t: number) => (a.filter((x) => x >= t).length / a.length).toFixed(2);
+  console.log(`${p.set.name} threshold: ${[0.1, 0.15, 0.2, 0.25, 0.3, 0.35].map((t) => `${t}: gold kept ${keep(gold, t)}, others kept ${keep(other, t)}`).join("; ")}`);
+}

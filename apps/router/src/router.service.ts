@@ -55,8 +55,11 @@ class Degraded extends Error {}
 
 const QUERY_CACHE_SIZE = 512;
 let slots = 0;
-/** Texts per embedding call during a sync: progress is stored after each, so a restart resumes. */
-const SYNC_CHUNK = 256;
+/**
+ * Texts per embedding call during a sync: progress is stored after each, so a restart resumes,
+ * and each write is small (PGlite runs its statements on the event loop's thread).
+ */
+const SYNC_CHUNK = 64;
 
 /**
  * Keeps `vector_embeddings` in step with the catalog and ranks tools for a query: BM25F over
@@ -366,6 +369,8 @@ export class RouterService implements RouterPort {
     const embedder = this.embedder;
     if (!embedder) return;
     const started = Date.now();
+    // The lexical index for this catalog is built now, so the first search after a change does not pay for it.
+    this.currentCatalog();
     const { repository } = this.opts;
     const model = embedder.model;
     const items = catalogTools(snapshot);
