@@ -79,6 +79,24 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("runs every MCPHub container read-only, without capabilities or privilege gain, writable only where it keeps state", async () => {
+    const compose = await loadCompose(SECRETS);
+    for (const name of [...Object.keys(SERVICE_SCHEMAS), "dashboard"]) {
+      const svc = compose.services[name];
+      expect(svc.read_only, name).toBe(true);
+      expect(svc.cap_drop, name).toEqual(["ALL"]);
+      expect(svc.security_opt, name).toContain("no-new-privileges:true");
+      // npx and uvx write their caches under HOME (the image's npm_config_cache and UV_CACHE_DIR).
+      expect(svc.tmpfs, name).toEqual(expect.arrayContaining(["/tmp", "/home/node"]));
+    }
+    const image = await dockerfileEnv();
+    expect(image.npm_config_cache).toMatch(/^\/home\/node\//);
+    expect(image.UV_CACHE_DIR).toMatch(/^\/home\/node\//);
+    // The supervisor writes its data, logs and the settings file (API edits): all mounted.
+    const mounts = (compose.services.supervisor.volumes as string[]).map((v) => v.split(":")[1]);
+    expect(mounts).toEqual(expect.arrayContaining([image.DATA_DIR ?? "/app/data", "/config/mcp_settings.json", "/var/log/mcphub"]));
+  });
+
   it("wires the gateways to the router, the supervisor and auth, with two replicas", async () => {
     const compose = await loadCompose(SECRETS);
     const gateway = environmentOf(compose.services.gateway);
