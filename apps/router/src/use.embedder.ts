@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Embedder, VectorScorer } from "./embedder.ts";
 import { EmbedderUnavailableError } from "./embedder.ts";
@@ -24,6 +26,15 @@ interface Pending {
 }
 
 type Reply = { id: number; result?: unknown; error?: string };
+
+/**
+ * The worker's file: beside this module (the source tree, or a bundle that copied it next to
+ * itself), else through the router package's own name (a bundled hub in a checkout).
+ */
+function workerFile(): string {
+  const beside = fileURLToPath(new URL("./use.worker.mjs", import.meta.url));
+  return existsSync(beside) ? beside : createRequire(import.meta.url).resolve("@mcphub/router/use-worker");
+}
 
 /**
  * The offline default: Universal Sentence Encoder lite (TensorFlow.js, WebAssembly backend)
@@ -53,9 +64,12 @@ export class UseEmbedder implements Embedder, VectorScorer {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    // Resolved through the package's own name, so the bundled hub finds the file in the router's source tree.
-    const file = createRequire(import.meta.url).resolve("@mcphub/router/use-worker");
-    const worker = new Worker(file);
+    let worker: Worker;
+    try {
+      worker = new Worker(workerFile());
+    } catch (err) {
+      throw new EmbedderUnavailableError(`the local model's worker cannot start: ${(err as Error).message}`);
+    }
     worker.on("message", (reply: Reply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
