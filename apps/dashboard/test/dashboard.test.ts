@@ -384,6 +384,17 @@ describe.sequential("dashboard", () => {
     await search.locator('li[data-result="everything-echo"]').waitFor({ timeout: 60_000 });
     await page.getByTestId("index-tools").filter({ hasText: /^[1-9]/ }).waitFor({ timeout: 60_000 });
     await shots.shoot(page, "smart-routing");
+
+    // A rebuild is asked for, and recorded as the admin's.
+    await page.getByRole("button", { name: "Rebuild the index" }).click();
+    const token = String(await page.evaluate("localStorage.getItem('mcphub.token')"));
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${hub.base}/api/audit?action=smart-routing.reindex`, { headers: { authorization: `Bearer ${token}` } });
+        return ((await res.json()) as { entries: { username: string }[] }).entries.map((e) => e.username);
+      }, { timeout: 15_000 })
+      .toEqual(["admin"]);
+    await page.getByTestId("index-state").filter({ hasText: "ready" }).waitFor({ timeout: 60_000 });
   }, 150_000);
 
   it("the overview counts the calls per server, with their charts, and has snippets for clients", async () => {
