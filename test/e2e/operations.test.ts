@@ -123,6 +123,7 @@ describe("pnpm cluster --tls", () => {
 
   it("serves an MCP client over TLS through nginx; a request's X-Request-Id reaches the gateway's and the supervisor's log lines and its audit entry", async () => {
     const made: string[] = [];
+    const replicas = new Set<string>();
     const base = tlsFetch;
     const tracking: typeof fetch = async (input, init) => {
       const headers = new Headers(init?.headers);
@@ -131,6 +132,7 @@ describe("pnpm cluster --tls", () => {
       const traced = typeof init?.body === "string" && init.body.includes('"tools/call"') && init.body.includes(`${ARGUMENT_MARKER}-0`);
       if (traced) headers.set("x-request-id", TRACE_ID);
       const res = await base(input, { ...init, headers });
+      replicas.add(res.headers.get("x-mcphub-replica") ?? "?");
       const id = res.headers.get("x-request-id") ?? "";
       if (traced) expect(id).toBe(TRACE_ID);
       else made.push(id);
@@ -143,6 +145,8 @@ describe("pnpm cluster --tls", () => {
       expect(text(await c.callTool({ name: "everything-echo", arguments: { message: `${ARGUMENT_MARKER}-${i}` } }))).toBe(`Echo: ${ARGUMENT_MARKER}-${i}`);
     }
     await c.close();
+    // One session's requests spread over both replicas behind the TLS listener, as over plain HTTP.
+    expect([...replicas].filter((r) => r !== "?").sort()).toEqual(state.gateways.map((g) => g.id).sort());
     expect(made.length).toBeGreaterThan(4);
     for (const id of made) expect(id).toMatch(/^[0-9a-f]{32}$/);
     expect(new Set(made).size).toBe(made.length);
