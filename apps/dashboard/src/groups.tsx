@@ -52,6 +52,9 @@ export function GroupsPage() {
               <p className="endpoint">
                 <code>{endpointUrl(`mcp/${g.id}`)}</code> <CopyButton text={endpointUrl(`mcp/${g.id}`)} label="Copy endpoint" />
               </p>
+              <p className="endpoint hint">
+                Tool search in it: <code>{endpointUrl(`mcp/$smart/${g.id}`)}</code>
+              </p>
               <div className="row">
                 <button type="button" className="secondary" onClick={() => setEditing(g)} aria-label={`Edit group ${g.name}`}>
                   Edit
