@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { text, waitUntil } from "../../apps/hub/test/helpers/hub.ts";
@@ -167,6 +167,18 @@ describe("pnpm cluster --tls", () => {
       return entry !== undefined;
     }, 10_000, "the audit entry with the request id");
     expect(entry!.action).toBe("tool.call");
+  });
+
+  it("serves a legacy SSE client over TLS through nginx (the stream and its /messages posts)", async () => {
+    const keyed: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set("authorization", `Bearer ${apiKey}`);
+      return tlsFetch(input, { ...init, headers });
+    };
+    const c = new Client({ name: "ops-sse", version: "1" });
+    await c.connect(new SSEClientTransport(new URL(`${state.url}/sse`), { fetch: keyed }));
+    expect(text(await c.callTool({ name: "everything-echo", arguments: { message: "over sse" } }))).toBe("Echo: over sse");
+    await c.close();
   });
 
   it("exposes on its services every metric the Grafana dashboards and the alert rules use, with bounded labels", async () => {
