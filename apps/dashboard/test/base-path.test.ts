@@ -1,8 +1,10 @@
-import { rm } from "node:fs/promises";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile, rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { startHub, type TestHub } from "../../hub/test/helpers/hub.ts";
-import { upstream } from "../../hub/test/helpers/servers.ts";
+import { startHub, waitUntil, type TestHub } from "../../hub/test/helpers/hub.ts";
+import { EVERYTHING_JS, upstream } from "../../hub/test/helpers/servers.ts";
+import { freePort } from "../../../test/helpers/processes.ts";
 import { buildDashboard, launchBrowser, type TestBrowser } from "./helpers/browser.ts";
 
 // One build serves under any BASE_PATH: the hub writes the prefix into the page's <base href>,
@@ -13,10 +15,12 @@ let hub: TestHub;
 let browser: TestBrowser;
 let page: Page;
 let dist: string;
+let remote: ChildProcess | undefined;
 
 beforeAll(async () => {
   dist = await buildDashboard();
-  hub = await startHub({ mcpServers: { everything: upstream.everything() } }, { env: { BASE_PATH: "/hub" }, dashboardDir: dist });
+  // A settings database (for API writes), but no accounts.
+  hub = await startHub({ mcpServers: { everything: upstream.everything() } }, { env: { BASE_PATH: "/hub" }, database: true, dashboardDir: dist });
   browser = await launchBrowser();
   page = browser.page;
 }, 120_000);
@@ -24,6 +28,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await hub?.close();
+  if (remote && remote.exitCode === null) {
+    const exited = new Promise((r) => remote!.once("exit", r));
+    remote.kill("SIGKILL");
+    await exited;
+  }
   if (dist) await rm(dist, { recursive: true, force: true });
 });
 
@@ -72,6 +81,27 @@ describe.sequential("the dashboard under BASE_PATH, without accounts", () => {
     await everything.getByText("disabled").waitFor({ timeout: 15_000 });
     await hub.writeSettings({ mcpServers: { everything: upstream.everything() } });
     await everything.getByText("ready").waitFor({ timeout: 20_000 });
+  });
+
+  it("adds a Streamable HTTP server through its form (a bad URL refused at its field) and it connects", async () => {
+    const port = await freePort();
+    remote = spawn(process.execPath, [EVERYTHING_JS, "streamableHttp"], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "ignore"] });
+    await waitUntil(() => fetch(`http://127.0.0.1:${port}/mcp`).then(() => true, () => false), 20_000, "server-everything over HTTP");
+    await page.goto(`${hub.base}/servers/new`);
+    await page.getByLabel("Name").fill("remote");
+    await page.getByLabel("Transport").selectOption("streamable-http");
+    await page.getByLabel("URL").fill("not a url");
+    await page.getByLabel(/^Headers/).fill("X-Dashboard-Test: yes");
+    await page.getByRole("button", { name: "Add server" }).click();
+    await page.locator("#url-error").waitFor();
+    expect(await page.getByLabel(/^Headers/).inputValue()).toBe("X-Dashboard-Test: yes");
+    await page.getByLabel("URL").fill(`http://127.0.0.1:${port}/mcp`);
+    await page.getByRole("button", { name: "Add server" }).click();
+    await page.getByRole("heading", { name: "remote", exact: true }).waitFor();
+    await page.locator(".title-row .badge").filter({ hasText: "ready" }).waitFor({ timeout: 20_000 });
+    await page.locator('li[data-tool="echo"]').waitFor();
+    const stored = JSON.parse(await readFile(hub.settingsPath, "utf8")).mcpServers.remote;
+    expect(stored).toEqual({ type: "streamable-http", enabled: true, url: `http://127.0.0.1:${port}/mcp`, headers: { "X-Dashboard-Test": "yes" } });
   });
 
   it("is usable from the keyboard: the skip link moves focus to the page, links open with Enter", async () => {
