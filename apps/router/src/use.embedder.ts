@@ -19,6 +19,8 @@ export const USE_DOCUMENT_TOKENS = 64;
 const USE_QUERY_TOKENS = 128;
 /** Texts per message: a query never waits behind more than one batch (a few hundred ms). */
 const INDEX_BATCH = 64;
+/** Vectors kept by text (2 KB each): more than a sync passes per call (RouterService sends 64). */
+const TEXT_CACHE_SIZE = 4096;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -50,6 +52,7 @@ export class UseEmbedder implements Embedder, VectorScorer {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
   private failure: string | undefined;
+  private readonly cache = new Map<string, Float32Array>();
 
   private call<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.failure) return Promise.reject(new EmbedderUnavailableError(this.failure));
@@ -91,19 +94,29 @@ export class UseEmbedder implements Embedder, VectorScorer {
   }
 
   async embed(texts: string[], opts: { query?: boolean } = {}): Promise<number[][]> {
-    const out: number[][] = [];
-    const size = opts.query ? texts.length : INDEX_BATCH;
-    for (let i = 0; i < texts.length; i += size) {
-      const part = texts.slice(i, i + size);
-      const { vectors } = await this.call<{ vectors: Float32Array }>({
-        type: "embed",
-        texts: part,
-        maxTokens: opts.query ? USE_QUERY_TOKENS : USE_DOCUMENT_TOKENS,
-        urgent: opts.query === true,
-      });
-      for (let k = 0; k < part.length; k++) out.push(Array.from(vectors.subarray(k * USE_DIMENSIONS, (k + 1) * USE_DIMENSIONS)));
+    const maxTokens = opts.query ? USE_QUERY_TOKENS : USE_DOCUMENT_TOKENS;
+    // A text is embedded once: the same tool under two server names, or a catalog indexed by
+    // a second service (a reindex, a database switch), costs the model nothing the second time.
+    const key = (t: string) => `${maxTokens}\u0000${t}`;
+    const todo = [...new Set(texts.filter((t) => !this.cache.has(key(t))))];
+    const size = opts.query ? todo.length : INDEX_BATCH;
+    for (let i = 0; i < todo.length; i += size) {
+      const part = todo.slice(i, i + size);
+      const { vectors } = await this.call<{ vectors: Float32Array }>({ type: "embed", texts: part, maxTokens, urgent: opts.query === true });
+      part.forEach((t, k) => this.remember(key(t), vectors.slice(k * USE_DIMENSIONS, (k + 1) * USE_DIMENSIONS)));
     }
-    return out;
+    return texts.map((t) => Array.from(this.cache.get(key(t)) ?? this.cacheMiss(t)));
+  }
+
+  private remember(key: string, vector: Float32Array): void {
+    this.cache.delete(key);
+    this.cache.set(key, vector);
+    if (this.cache.size > TEXT_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** Only when one call embeds more distinct texts than the cache holds: evicted before they were read. */
+  private cacheMiss(text: string): never {
+    throw new EmbedderUnavailableError(`embedding of "${text.slice(0, 40)}" was evicted before use; embed fewer than ${TEXT_CACHE_SIZE} texts per call`);
   }
 
   async load(slot: string, version: number, matrix: Float32Array, rows: number, dims: number): Promise<void> {

@@ -3,7 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// Embedding the catalog is CPU work for the shipped model: on a busy shared machine it takes
+// several times longer than alone, so the tests wait on it with a generous bound.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 import { HubError, type McpObject } from "@mcphub/contracts";
 import { openDatabase, type DbHandle } from "@mcphub/db";
 import { createLogger, HubMetrics } from "@mcphub/observability";
