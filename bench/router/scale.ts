@@ -15,7 +15,7 @@ import { StaticCatalog } from "../../apps/router/src/static-catalog.ts";
 import { latency, mb, ms } from "../lib/stats.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const TOOLS = 10_000;
+const TOOLS = Number(process.env.BENCH_SCALE_TOOLS ?? 10_000);
 const TARGET_P50_MS = 10;
 const TARGET_INDEX_S = 120;
 const jsonl = async <T>(file: string): Promise<T[]> =>
@@ -44,7 +44,7 @@ export async function syntheticCatalog(count = TOOLS): Promise<Record<string, Mc
 
 export async function runScale(embedder: Embedder, dataDir: string): Promise<string[]> {
   const out: string[] = [];
-  const tools = await syntheticCatalog();
+  const tools = await syntheticCatalog(TOOLS);
   const servers = Object.keys(tools).length;
   const queries = [
     ...(await jsonl<{ query: string }>(join(here, "metatool/queries_single_sample1000.jsonl"))).slice(0, 200),

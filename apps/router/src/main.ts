@@ -28,9 +28,8 @@ export async function runRouter(): Promise<void> {
     repository,
     // The settings' smartRouting picks the embedder (and a change swaps it); the environment gives its defaults.
     chooseEmbedder: (settings) => chooseEmbedder(settings, embeddingEnv, logger),
-    // pgvector on a Postgres server; in PGlite its scan is ~90× slower than ranking the cached
-    // rows in process (bench/router/retrieval.ts: 13.7 ms vs 0.15 ms p50), with the same ranking.
-    useVector: db.hasVector && db.kind === "postgres",
+    // Exact in process unless pgvector is asked for and installed (routerEnvSchema says why).
+    useVector: env.ROUTER_VECTOR_BACKEND === "pgvector" && db.hasVector,
     logger,
     metrics,
   });
