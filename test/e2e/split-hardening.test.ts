@@ -71,6 +71,12 @@ async function initializeStatus(gateway: ServiceProcess, key: string): Promise<n
   return res.status;
 }
 
+/** A service's mcphub_audit_spooled: audit events it holds for Redis. */
+async function spooled(service: ServiceProcess): Promise<number> {
+  const body = await (await fetch(`${service.url}/metrics`)).text();
+  return Number(/^mcphub_audit_spooled (\S+)$/m.exec(body)?.[1] ?? Number.NaN);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "mcphub-split-hardening-"));
   // Arguments are logged here so each answered call can be found by its own message.
@@ -158,9 +164,12 @@ describe("a supervisor killed during settings writes", () => {
   it("leaves an audit row for every write it acknowledged, Redis down or not (stored in the revision's transaction)", async () => {
     // With Redis away, an event on its way through the stream would die with the process.
     await redis.stop();
+    const victim = supervisor;
+    // What does travel the stream (a refused change's event) waits in the producer's spool, shown on its /metrics.
+    expect((await post(victim.url, "/api/groups", { id: "refused", name: "x", servers: ["nobody"] })).status).toBe(400);
+    expect(await spooled(victim)).toBeGreaterThan(0);
     const acked: string[] = [];
     let killed = false;
-    const victim = supervisor;
     const writer = async (w: number) => {
       for (let i = 0; !killed; i++) {
         const id = `kill-${w}-${i}`;
@@ -179,6 +188,10 @@ describe("a supervisor killed during settings writes", () => {
     const rows = new Set((await sql<{ id: string }[]>`select resource_id as id from audit_logs where action = 'group.create' and success`).map((r) => r.id));
     expect(acked.filter((id) => !rows.has(id))).toEqual([]);
     expect(acked.length).toBeGreaterThanOrEqual(30);
+    // Sign-in without its failed-login counters is refused at once, saying why (it was a 500).
+    const login = await fetch(`${auth.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: ADMIN_PASSWORD }) });
+    expect(login.status).toBe(503);
+    expect(((await login.json()) as Json).error.code).toBe("HUB_LOGIN_UNAVAILABLE");
     await redis.start();
     supervisor = await startSupervisor();
   }, 90_000);

@@ -1,3 +1,4 @@
+import { HubError } from "@mcphub/contracts";
 import type { Redis } from "ioredis";
 
 export interface LoginLimits {
@@ -44,9 +45,24 @@ export class RedisLoginLimiter implements LoginLimiter {
     return [`${this.prefix}user:${userKey(ip, username)}`, `${this.prefix}ip:${ip}`];
   }
 
+  /**
+   * Without its counters (Redis away) sign-in is refused at once with a 503 that says why:
+   * letting guesses through uncounted would lift the limit, and waiting on reconnects would
+   * hang the request.
+   */
   async check(ip: string, username: string): Promise<LoginBlock | undefined> {
     const [user, addr] = this.keys(ip, username);
-    const replies = await this.redis.multi().get(user).pttl(user).get(addr).pttl(addr).exec();
+    if (this.redis.status !== "ready") throw countersUnavailable();
+    const replies = await this.redis
+      .multi()
+      .get(user)
+      .pttl(user)
+      .get(addr)
+      .pttl(addr)
+      .exec()
+      .catch(() => {
+        throw countersUnavailable();
+      });
     const value = (i: number) => replies?.[i]?.[1] as string | number | null | undefined;
     const block = (scope: LoginBlock["scope"], count: number, ttlMs: number, limit: number): LoginBlock | undefined =>
       count >= limit ? { scope, limit, windowSeconds: this.limits.windowSeconds, retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) } : undefined;
@@ -59,12 +75,13 @@ export class RedisLoginLimiter implements LoginLimiter {
   async recordFailure(ip: string, username: string): Promise<void> {
     const windowMs = this.limits.windowSeconds * 1000;
     const [user, addr] = this.keys(ip, username);
-    // NX: the window starts at the first failure and is not extended by later ones.
-    await this.redis.multi().incr(user).pexpire(user, windowMs, "NX").incr(addr).pexpire(addr, windowMs, "NX").exec();
+    // NX: the window starts at the first failure and is not extended by later ones. A failure
+    // lost to a Redis blip just after check() passed costs one uncounted guess, not a 500.
+    await this.redis.multi().incr(user).pexpire(user, windowMs, "NX").incr(addr).pexpire(addr, windowMs, "NX").exec().catch(() => {});
   }
 
   async reset(ip: string, username: string): Promise<void> {
-    await this.redis.del(this.keys(ip, username)[0]);
+    await this.redis.del(this.keys(ip, username)[0]).catch(() => {});
   }
 }
 
@@ -106,4 +123,8 @@ export class MemoryLoginLimiter implements LoginLimiter {
   async reset(ip: string, username: string): Promise<void> {
     this.counters.delete(`user:${userKey(ip, username)}`);
   }
+}
+
+function countersUnavailable(): HubError {
+  return new HubError("HUB_LOGIN_UNAVAILABLE", "sign-in is paused: its failed-login counters (Redis) cannot be reached; try again shortly", 503);
 }

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { Database } from "@mcphub/db";
-import { currentRequestId, type Logger } from "@mcphub/observability";
+import { auditSpoolGauge, currentRequestId, type Logger } from "@mcphub/observability";
 import type { AuditSink, CredentialsRevoked } from "@mcphub/contracts";
 import { auditMetrics } from "./audit-metrics.ts";
 import { AuditConsumer } from "./audit.consumer.ts";
@@ -78,7 +78,9 @@ export function createAuthRuntime(opts: AuthRuntimeOptions): AuthRuntime {
   if (opts.redisUrl) {
     redis = new Redis(opts.redisUrl, { connectionName: `${opts.replica}-auth`, retryStrategy: (times) => Math.min(50 * 2 ** times, 2000) });
     redis.on("error", (err) => logger.warn({ err }, "auth: redis error"));
-    audit = new AuditProducer(redis, stream, { onSpool: logAuditSpool(logger), requestId: currentRequestId });
+    const producer = new AuditProducer(redis, stream, { onSpool: logAuditSpool(logger), requestId: currentRequestId });
+    if (opts.registry) auditSpoolGauge(opts.registry, () => producer.spooled);
+    audit = producer;
     limiter = new RedisLoginLimiter(redis, opts.limits, `${opts.redisPrefix ?? "mcphub:"}login-failures:`);
     if (opts.consumeAudit ?? true) {
       consumer = new AuditConsumer({

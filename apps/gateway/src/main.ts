@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { parseEnv, splitServiceEnvSchema } from "@mcphub/config";
 import { AuditProducer, logAuditSpool, RedisBus } from "@mcphub/bus";
-import { closeOnSignals, createLogger, currentRequestId, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
+import { auditSpoolGauge, closeOnSignals, createLogger, currentRequestId, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import gatewayApp from "./app.ts";
 import { Redis } from "ioredis";
 import { RedisSessionStore } from "./state/redis-session.store.ts";
@@ -39,6 +39,7 @@ export async function runGateway(): Promise<void> {
   if (!router) logger.warn("ROUTER_URL is not set: /mcp/$smart cannot search tools on this replica");
   // Spooled locally while Redis is away (bounded), so a blip loses no audit event.
   const audit = new AuditProducer(redis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger), requestId: currentRequestId });
+  auditSpoolGauge(metrics.registry, () => audit.spooled);
 
   const app = Fastify(serviceFastifyOptions(logger, { bodyLimit: env.MAX_BODY_BYTES }));
   tagReplica(app, replica);

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseEnv, splitServiceEnvSchema, stdioServerEnv } from "@mcphub/config";
 import { AuditProducer, logAuditSpool, RedisBus } from "@mcphub/bus";
 import { Redis } from "ioredis";
-import { closeOnSignals, createLogger, currentRequestId, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
+import { auditSpoolGauge, closeOnSignals, createLogger, currentRequestId, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import supervisorApp from "./app.ts";
 import { internalRoutes } from "./internal.routes.ts";
 import { openDatabase } from "@mcphub/db";
@@ -47,6 +47,7 @@ export async function runSupervisor(): Promise<void> {
   const auditRedis = new Redis(env.REDIS_URL, { connectionName: `${replica}-audit`, maxRetriesPerRequest: null });
   auditRedis.on("error", (err) => logger.warn({ err: err.message }, "audit stream connection error"));
   const audit = new AuditProducer(auditRedis, env.AUDIT_STREAM, { onSpool: logAuditSpool(logger), requestId: currentRequestId });
+  auditSpoolGauge(metrics.registry, () => audit.spooled);
   // BASE_PATH prefixes the public routes as in the all-in-one hub; /internal stays at the root for
   // peers. The metrics plugin sits at the root so it times (and at debug, logs) /internal too.
   await app.register(metricsPlugin, { metrics, path: `${env.BASE_PATH}/metrics`, access: { token: env.METRICS_TOKEN } });

@@ -5,3 +5,4 @@ export * from "./process.ts";
 export * from "./error-handler.ts";
 export * from "./fastify-options.ts";
 export * from "./request-context.ts";
+export * from "./audit-spool.ts";
