@@ -71,6 +71,31 @@ async function initializeStatus(gateway: ServiceProcess, key: string): Promise<n
   return res.status;
 }
 
+/**
+ * Three writers call `write` until `victim` has acknowledged 30 writes, then it is SIGKILLed
+ * while writes are in flight. Returns the ids of the acknowledged writes (write answers an id,
+ * or undefined for a refusal, which fails the test before the kill).
+ */
+async function writeUntilKilled(victim: ServiceProcess, write: (worker: number, i: number) => Promise<string | undefined>): Promise<string[]> {
+  const acked: string[] = [];
+  let killed = false;
+  const writer = async (w: number) => {
+    for (let i = 0; !killed; i++) {
+      const id = await write(w, i).catch(() => undefined);
+      if (killed) return;
+      if (id === undefined) throw new Error("a write failed before the kill");
+      acked.push(id);
+      if (acked.length >= 30) {
+        killed = true;
+        victim.proc.kill("SIGKILL");
+      }
+    }
+  };
+  await Promise.all([writer(0), writer(1), writer(2)]);
+  await victim.stop();
+  return acked;
+}
+
 /** A service's mcphub_audit_spooled: audit events it holds for Redis. */
 async function spooled(service: ServiceProcess): Promise<number> {
   const body = await (await fetch(`${service.url}/metrics`)).text();
@@ -168,23 +193,11 @@ describe("a supervisor killed during settings writes", () => {
     // What does travel the stream (a refused change's event) waits in the producer's spool, shown on its /metrics.
     expect((await post(victim.url, "/api/groups", { id: "refused", name: "x", servers: ["nobody"] })).status).toBe(400);
     expect(await spooled(victim)).toBeGreaterThan(0);
-    const acked: string[] = [];
-    let killed = false;
-    const writer = async (w: number) => {
-      for (let i = 0; !killed; i++) {
-        const id = `kill-${w}-${i}`;
-        const res = await post(victim.url, "/api/groups", { id, name: id, servers: ["everything"] }).catch(() => undefined);
-        if (killed) return;
-        if (res?.status !== 201) throw new Error(`a write failed before the kill: ${res?.status}`);
-        acked.push(id);
-        if (acked.length >= 30) {
-          killed = true;
-          victim.proc.kill("SIGKILL");
-        }
-      }
-    };
-    await Promise.all([writer(0), writer(1), writer(2)]);
-    await victim.stop();
+    const acked = await writeUntilKilled(victim, async (w, i) => {
+      const id = `kill-${w}-${i}`;
+      const res = await post(victim.url, "/api/groups", { id, name: id, servers: ["everything"] });
+      return res.status === 201 ? id : undefined;
+    });
     const rows = new Set((await sql<{ id: string }[]>`select resource_id as id from audit_logs where action = 'group.create' and success`).map((r) => r.id));
     expect(acked.filter((id) => !rows.has(id))).toEqual([]);
     expect(acked.length).toBeGreaterThanOrEqual(30);
@@ -199,23 +212,11 @@ describe("a supervisor killed during settings writes", () => {
 
 describe("the auth service killed during key writes", () => {
   it("leaves an audit row for every key it acknowledged (stored in the key's own transaction)", async () => {
-    const acked: string[] = [];
-    let killed = false;
     const victim = auth;
-    const writer = async (w: number) => {
-      for (let i = 0; !killed; i++) {
-        const res = await post(victim.url, "/api/keys", { name: `kill-${w}-${i}`, accessType: "all" }).catch(() => undefined);
-        if (killed) return;
-        if (res?.status !== 201) throw new Error(`a write failed before the kill: ${res?.status}`);
-        acked.push(res.body.apiKey.id);
-        if (acked.length >= 30) {
-          killed = true;
-          victim.proc.kill("SIGKILL");
-        }
-      }
-    };
-    await Promise.all([writer(0), writer(1), writer(2)]);
-    await victim.stop();
+    const acked = await writeUntilKilled(victim, async (w, i) => {
+      const res = await post(victim.url, "/api/keys", { name: `kill-${w}-${i}`, accessType: "all" });
+      return res.status === 201 ? (res.body.apiKey.id as string) : undefined;
+    });
     // Nothing to wait for: what was acknowledged was committed with its row.
     const rows = new Set((await sql<{ id: string }[]>`select resource_id as id from audit_logs where action = 'apikey.create' and success`).map((r) => r.id));
     expect(acked.filter((id) => !rows.has(id))).toEqual([]);

@@ -6,11 +6,8 @@ import { Gauge, type Registry } from "prom-client";
  * and the spool, kept in memory, is all there is of those events.
  */
 export function auditSpoolGauge(registry: Registry, spooled: () => number): Gauge {
-  const name = "mcphub_audit_spooled";
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Gauge;
   return new Gauge({
-    name,
+    name: "mcphub_audit_spooled",
     help: "Audit events waiting in this process's local spool for Redis (the audit stream) to take them.",
     registers: [registry],
     collect() {
