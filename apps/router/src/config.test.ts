@@ -47,6 +47,13 @@ describe("router environment and the settings' embedder", () => {
     expect(() => chooseEmbedder({ embeddingProvider: "openai" }, env(), logger)).toThrow(/openaiApiKey or OPENAI_API_KEY/);
   });
 
+  it("takes a local ONNX model directory, which says plainly that it is not supported yet", async () => {
+    const e = parseEnv(routerEnvSchema, { ...base, LOCAL_EMBEDDING_MODEL_DIR: "/models/e5-small" });
+    const choice = chooseEmbedder({}, { openaiBaseUrl: e.OPENAI_BASE_URL, model: e.EMBEDDING_MODEL, localModelDir: e.LOCAL_EMBEDDING_MODEL_DIR }, logger);
+    expect(choice.key).toBe("local:onnx:/models/e5-small");
+    await expect(choice.create().embed(["x"])).rejects.toThrow(/local ONNX models are not supported yet \(\/models\/e5-small\)/);
+  });
+
   it("reports every bad key at once", () => {
     const err = (() => {
       try {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { splitServiceEnvSchema } from "@mcphub/config";
 import type { SmartRoutingSnapshot } from "@mcphub/contracts";
 import type { Logger } from "@mcphub/observability";
-import { EmbedderUnavailableError, type Embedder } from "./embedder.ts";
+import { EmbedderUnavailableError, OnnxDirectoryEmbedder, type Embedder } from "./embedder.ts";
 import { OpenAIEmbedder } from "./openai.embedder.ts";
 import type { EmbedderChoice } from "./router.service.ts";
 import { UseEmbedder } from "./use.embedder.ts";
@@ -25,6 +25,11 @@ export const routerEnvSchema = splitServiceEnvSchema.extend({
    * "pgvector": in SQL with an HNSW index, where the extension exists (else exact).
    */
   ROUTER_VECTOR_BACKEND: z.enum(["exact", "pgvector"]).default("exact"),
+  /** A local ONNX sentence encoder's directory to use instead of the shipped model (not supported yet: searches say so). */
+  LOCAL_EMBEDDING_MODEL_DIR: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
 });
 export type RouterEnv = z.infer<typeof routerEnvSchema>;
 
@@ -33,6 +38,8 @@ export interface EmbeddingEnv {
   openaiApiKey?: string;
   openaiBaseUrl: string;
   model: string;
+  /** LOCAL_EMBEDDING_MODEL_DIR. */
+  localModelDir?: string;
 }
 
 /** @deprecated name kept for callers of the first router: the environment's embedding defaults. */
@@ -48,7 +55,11 @@ export type EmbeddingConfig = EmbeddingEnv;
 export function chooseEmbedder(settings: Partial<SmartRoutingSnapshot>, env: EmbeddingEnv, logger: Logger): EmbedderChoice {
   const apiKey = settings.openaiApiKey || env.openaiApiKey;
   const openai = settings.embeddingProvider === "openai" || (settings.embeddingProvider === undefined && apiKey !== undefined);
-  if (!openai) return { key: "local:use", create: () => new UseEmbedder() };
+  if (!openai) {
+    const dir = env.localModelDir;
+    if (dir) return { key: `local:onnx:${dir}`, create: () => new OnnxDirectoryEmbedder(dir) };
+    return { key: "local:use", create: () => new UseEmbedder() };
+  }
   if (!apiKey) throw new EmbedderUnavailableError('smartRouting.embeddingProvider is "openai" but no API key is set (smartRouting.openaiApiKey or OPENAI_API_KEY)');
   const baseUrl = settings.openaiApiBaseUrl || env.openaiBaseUrl;
   const model = settings.openaiApiEmbeddingModel || env.model;

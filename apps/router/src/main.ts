@@ -20,7 +20,7 @@ export async function runRouter(): Promise<void> {
   const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
   // Without DATABASE_URL, PGlite in a directory of its own: a supervisor on the same DATA_DIR holds its own.
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: join(env.DATA_DIR, "router") });
-  const embeddingEnv = { openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, model: env.EMBEDDING_MODEL };
+  const embeddingEnv = { openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, model: env.EMBEDDING_MODEL, localModelDir: env.LOCAL_EMBEDDING_MODEL_DIR };
   const catalog = new RemoteCatalog({ url: env.SUPERVISOR_URL, token: env.INTERNAL_TOKEN, bus, logger });
   const repository = new EmbeddingRepository(db.db);
   const router = new RouterService({

@@ -242,6 +242,7 @@ export class RouterService implements RouterPort {
     const embedder = this.embedder;
     if (this.embedderError) throw new Degraded(this.embedderError);
     if (!embedder || !this.ready) {
+      if (this.lastError) throw new Degraded(`the semantic index could not be built (${this.lastError}); ranking lexically`);
       const p = this.progress;
       throw new Degraded(`the semantic index is being built${p ? ` (${p.embedded} of ${p.total} tools embedded)` : ""}; ranking lexically meanwhile`);
     }
