@@ -46,23 +46,22 @@ export class RedisLoginLimiter implements LoginLimiter {
   }
 
   /**
-   * Without its counters (Redis away) sign-in is refused at once with a 503 that says why:
-   * letting guesses through uncounted would lift the limit, and waiting on reconnects would
-   * hang the request.
+   * Without its counters (Redis away) sign-in is refused within 2 s with a 503 that says why:
+   * letting guesses through uncounted would lift the limit, and waiting on every reconnect
+   * attempt would hang the request.
    */
   async check(ip: string, username: string): Promise<LoginBlock | undefined> {
     const [user, addr] = this.keys(ip, username);
-    if (this.redis.status !== "ready") throw countersUnavailable();
-    const replies = await this.redis
-      .multi()
-      .get(user)
-      .pttl(user)
-      .get(addr)
-      .pttl(addr)
-      .exec()
+    // A connection still being made (a process starting) gets the time a reconnect loop does not.
+    let timer: NodeJS.Timeout | undefined;
+    const replies = await Promise.race([
+      this.redis.multi().get(user).pttl(user).get(addr).pttl(addr).exec(),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), COUNTERS_TIMEOUT_MS))),
+    ])
       .catch(() => {
         throw countersUnavailable();
-      });
+      })
+      .finally(() => clearTimeout(timer));
     const value = (i: number) => replies?.[i]?.[1] as string | number | null | undefined;
     const block = (scope: LoginBlock["scope"], count: number, ttlMs: number, limit: number): LoginBlock | undefined =>
       count >= limit ? { scope, limit, windowSeconds: this.limits.windowSeconds, retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) } : undefined;
@@ -124,6 +123,9 @@ export class MemoryLoginLimiter implements LoginLimiter {
     this.counters.delete(`user:${userKey(ip, username)}`);
   }
 }
+
+/** How long sign-in waits for its counters before it is refused (Redis away: ioredis retries for much longer). */
+const COUNTERS_TIMEOUT_MS = 2000;
 
 function countersUnavailable(): HubError {
   return new HubError("HUB_LOGIN_UNAVAILABLE", "sign-in is paused: its failed-login counters (Redis) cannot be reached; try again shortly", 503);
