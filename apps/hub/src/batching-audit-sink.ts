@@ -79,10 +79,24 @@ export class BatchingAuditSink implements AuditSink {
     return events.length;
   }
 
+  /** Never throws: an event that cannot be made is a rejected promise, so a caller's answer is never this exception. */
   append(input: AuditEventInput): Promise<AuditEvent> {
-    // The request it is recorded for, as in split mode (AuditProducer's requestId option).
-    const event = completeEvent({ ...input, details: detailsWithRequestId(input.details) });
-    if (this.journal !== undefined) writeSync(this.journal, `${JSON.stringify(event)}\n`);
+    let event: AuditEvent;
+    try {
+      // The request it is recorded for, as in split mode (AuditProducer's requestId option).
+      event = completeEvent({ ...input, details: detailsWithRequestId(input.details) });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.journal !== undefined) {
+      try {
+        writeSync(this.journal, `${JSON.stringify(event)}\n`);
+      } catch {
+        // A full or failing disk: the event is still stored with its batch, only not kill-safe;
+        // the journal is kept as it is (never emptied again) for the next start to store.
+        this.overflowed = true;
+      }
+    }
     return new Promise((resolve, reject) => {
       this.batch.push({ event, done: (err) => (err ? reject(err) : resolve(event)) });
       if (this.batch.length >= this.maxBatch) this.flushSoon(0);
