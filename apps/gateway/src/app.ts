@@ -100,7 +100,7 @@ export default async function gatewayApp(app: FastifyInstance, deps: GatewayDeps
     });
   });
   const idleMs = deps.sessionIdleMs ?? 30 * 60_000;
-  const sweep = setInterval(() => void live.expireIdle(idleMs), Math.min(idleMs, 60_000));
+  const sweep = setInterval(() => live.inBackground(live.expireIdle(idleMs), "expire idle sessions"), Math.min(idleMs, 60_000));
   sweep.unref();
 
   // preClose: open SSE streams would otherwise keep the HTTP server from closing.

@@ -72,7 +72,7 @@ export class LiveSessions {
       bus.subscribe("session.message", (e) => relayed(e, true), this.replica),
       bus.subscribe("session.message", (e) => relayed(e, false)),
       // A revoked credential ends its sessions at once, streams included, on every replica.
-      bus.subscribe("credentials.revoked", (revoked) => void this.revoke(revoked)),
+      bus.subscribe("credentials.revoked", (revoked) => this.inBackground(this.revoke(revoked), "end a revoked credential's sessions")),
       bus.subscribe("resource.updated", ({ server, uri }) => {
         this.subscriptions.updated(server, uri);
         for (const l of this.resourceListeners) l(server, uri);
@@ -135,6 +135,14 @@ export class LiveSessions {
     }
     await this.store.create(record);
     this.metrics.sessionsActive.inc({ transport: record.transport });
+  }
+
+  /**
+   * Runs work nobody awaits (an event's handler, a timer's sweep, a closed stream's cleanup): a
+   * failure, such as Redis being away, is logged, never left to end the process.
+   */
+  inBackground(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) => this.logger.warn({ err: (err as Error)?.message ?? String(err) }, `could not ${what}; the session store may be unreachable`));
   }
 
   /**

@@ -21,7 +21,7 @@ export function registerLegacySse(app: FastifyInstance, core: GatewayCore): void
     reply.hijack();
     const stream = new SseStream(reply.raw, {});
     core.live.attachStream(session, stream);
-    stream.onClose(() => void core.live.close(session.id));
+    stream.onClose(() => core.live.inBackground(core.live.close(session.id), "end a legacy SSE session whose stream closed"));
     stream.send(`${core.basePath}/messages?sessionId=${session.id}`, "endpoint");
     return reply;
   };
