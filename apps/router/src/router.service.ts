@@ -208,7 +208,11 @@ export class RouterService implements RouterPort {
     let lexical = new Map<string, number>();
     if (signals !== "semantic") {
       const { matches, max } = cat.lexical.search(req.query, (d) => allowed[d] === 1);
-      if (max > 0) for (const m of matches) lexical.set(cat.items[m.doc]!.contentId, m.score / max);
+      // The best `candidates` only, as on the semantic side: a common word matches thousands of
+      // tools at 10,000, and fusing them all would cost more than ranking did.
+      const k = this.fusion.candidates;
+      const best = matches.length > k ? matches.sort((a, b) => b.score - a.score || a.doc - b.doc).slice(0, k) : matches;
+      if (max > 0) for (const m of best) lexical.set(cat.items[m.doc]!.contentId, m.score / max);
     }
     const semantic = await semanticPending;
     let ranking: SearchResponse["ranking"] = "hybrid";

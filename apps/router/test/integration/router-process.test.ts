@@ -112,7 +112,7 @@ describe("the router with the local embedder", () => {
   it("indexes every tool of the supervisor's catalog in vector_embeddings", async () => {
     await indexed(router, everythingTools.length);
     const { index } = await health(router);
-    expect(index).toMatchObject({ model: "use-lite-512-t64-v1", backend: "exact" });
+    expect(index).toMatchObject({ model: "use-lite-512-t48-v1", backend: "exact" });
     expect((await fetch(`${router.url}/api/health/ready`)).status).toBe(200);
     const rows = await sql<{ content_id: string; text_content: string; metadata: unknown; dimensions: number; model: string; content_hash: string; n: number }[]>`
       select content_id, text_content, metadata, dimensions, model, content_hash, cardinality(embedding) as n
