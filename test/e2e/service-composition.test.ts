@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,5 +77,50 @@ describe("a gateway of its own", () => {
     expect(await degraded.json()).toMatchObject({ status: "degraded", checks: { redis: true, supervisor: false } });
     // Liveness does not depend on peers: the replica itself is fine.
     expect((await fetch(`${gateway.url}/api/health`)).status).toBe(200);
+  });
+});
+
+describe("one composition for both shapes", () => {
+  const decode = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { iat: number; exp: number };
+  const login = async (url: string) => {
+    const res = await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "composition-admin-password" }) });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { token: string }).token;
+  };
+
+  it("reads the auth policy (token lifetime) from the environment in the all-in-one hub as the auth service does", async () => {
+    const policy = { JWT_TTL_SECONDS: "120", ADMIN_PASSWORD: "composition-admin-password", JWT_SECRET: "composition-jwt-secret-0123456789abcdef" };
+    const hubDb = await freshDatabase("composition_hub");
+    const authDb = await freshDatabase("composition_auth");
+    const hubDir = await mkdtemp(join(tmpdir(), "mcphub-composition-hub-"));
+    await writeFile(join(hubDir, "mcp_settings.json"), JSON.stringify({ mcpServers: {} }));
+    const hub = await startService("hub", { ...policy, DATABASE_URL: hubDb.url, DATA_DIR: join(hubDir, "data"), MCPHUB_SETTING_PATH: join(hubDir, "mcp_settings.json") });
+    const auth = await startService("auth", { ...policy, INTERNAL_TOKEN: TOKEN, REDIS_URL, DATABASE_URL: authDb.url, AUDIT_STREAM: `mcphub:audit:composition:${process.pid}` });
+    try {
+      for (const url of [hub.url, auth.url]) {
+        const claims = decode(await login(url));
+        expect(claims.exp - claims.iat, url).toBe(120);
+      }
+    } finally {
+      await Promise.all([hub.stop(), auth.stop()]);
+      await Promise.all([hubDb.drop(), authDb.drop()]);
+      await rm(hubDir, { recursive: true, force: true });
+    }
+  });
+
+  it("answers only loopback host names on a loopback address, as the all-in-one hub does", async () => {
+    // fetch may not set Host; node:http sends what it is given.
+    const post = (host: string) =>
+      new Promise<{ status: number }>((resolve, reject) => {
+        const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } });
+        const req = httpRequest(`${gateway.url}/mcp`, { method: "POST", headers: { host, "content-type": "application/json", accept: "application/json, text/event-stream" } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0 }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    expect((await post("evil.example")).status).toBe(403);
+    expect((await post(`localhost:${gateway.port}`)).status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
 export { default as authApp, authServerOptions, type AuthDeps } from "./app.ts";
-export { authEnvSchema, resolveJwtSecret, type AuthEnv } from "./config.ts";
+export { authEnvSchema, authPolicy, authPolicyEnv, DEFAULT_AUTH_POLICY, resolveJwtSecret, type AuthEnv, type AuthPolicy } from "./config.ts";
 export { createAuthRuntime, type AuthRuntime, type AuthRuntimeOptions } from "./runtime.ts";
 export { AuthenticationService } from "./authn.service.ts";
 export { DirectAuditSink } from "./audit.producer.ts";

@@ -4,7 +4,7 @@ import { parseEnv } from "@mcphub/config";
 import { openDatabase } from "@mcphub/db";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import authApp, { authServerOptions } from "./app.ts";
-import { authEnvSchema, resolveJwtSecret } from "./config.ts";
+import { authEnvSchema, authPolicy, resolveJwtSecret } from "./config.ts";
 import { createAuthRuntime } from "./runtime.ts";
 import { auditBacklogGauge } from "./audit-backlog.ts";
 
@@ -14,6 +14,7 @@ export async function runAuth(): Promise<void> {
   const replica = env.REPLICA_ID ?? `auth@${hostname()}`;
   const logger = createLogger({ level: env.LOG_LEVEL, file: env.LOG_FILE, service: "auth" });
   const jwtSecret = resolveJwtSecret(env, (msg) => logger.warn(msg));
+  const policy = authPolicy(env);
   const metrics = new HubMetrics();
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
   const runtime = createAuthRuntime({
@@ -23,8 +24,8 @@ export async function runAuth(): Promise<void> {
     redisUrl: env.REDIS_URL,
     auditStream: env.AUDIT_STREAM,
     auditGroup: env.AUDIT_GROUP,
-    limits: { maxFailures: env.LOGIN_MAX_FAILURES, maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: env.LOGIN_WINDOW_SECONDS },
-    retentionDays: env.AUDIT_RETENTION_DAYS,
+    limits: policy.limits,
+    retentionDays: policy.retentionDays,
     adminPassword: env.ADMIN_PASSWORD,
     registry: metrics.registry,
   });
@@ -38,7 +39,7 @@ export async function runAuth(): Promise<void> {
     ...runtime,
     logger,
     jwtSecret,
-    tokenTtlSeconds: env.JWT_TTL_SECONDS,
+    tokenTtlSeconds: policy.tokenTtlSeconds,
     internalToken: env.INTERNAL_TOKEN,
     checks: () => runtime.checks(),
   });

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { RedisSessionStore } from "./state/redis-session.store.ts";
 import { CachingAuthenticator, RemoteAuthenticator, RemoteRouter, RemoteSupervisor } from "@mcphub/service-clients";
 import { smartRoutingApi } from "./rest/smart-routing.routes.ts";
+import { allowedHosts } from "./wires/origin-guard.ts";
 
 /** A gateway replica's environment (exported for the deployment files' checks). */
 export const gatewayEnvSchema = splitServiceEnvSchema
@@ -61,7 +62,7 @@ export async function runGateway(): Promise<void> {
       authenticator,
       skipAuth: env.SKIP_AUTH,
       audit,
-      allowedHosts: env.ALLOWED_HOSTS,
+      allowedHosts: allowedHosts(env),
       metrics,
       logger,
       basePath: env.BASE_PATH,

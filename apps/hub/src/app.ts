@@ -2,10 +2,10 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Env } from "@mcphub/config";
 import { MemoryBus } from "@mcphub/bus";
 import { openDatabase, type DbHandle, type DbOptions } from "@mcphub/db";
-import { gatewayApp, LOOPBACK_HOSTS, smartRoutingApi } from "@mcphub/gateway";
+import { allowedHosts, gatewayApp, smartRoutingApi } from "@mcphub/gateway";
 import { HubMetrics, metricsPlugin, type Logger, type MetricsPluginOptions, serviceFastifyOptions } from "@mcphub/observability";
 import { SettingsRepository, SettingsService, SupervisorService, supervisorApp } from "@mcphub/supervisor";
-import { authApp, authServerOptions, createAuthRuntime, type AuthenticationService, type AuthRuntime } from "@mcphub/auth";
+import { authApp, authServerOptions, createAuthRuntime, DEFAULT_AUTH_POLICY, type AuthenticationService, type AuthPolicy, type AuthRuntime } from "@mcphub/auth";
 import { HubError, type AuthenticatorPort } from "@mcphub/contracts";
 import { CachingAuthenticator } from "@mcphub/service-clients";
 import { BatchingAuditSink } from "./batching-audit-sink.ts";
@@ -27,7 +27,7 @@ export interface HubOptions {
    * the MCP endpoints and the settings API. It needs the database, opened before listening.
    * false (SKIP_AUTH=true, or tests about other things) leaves every endpoint open.
    */
-  auth: false | { jwtSecret: string; adminPassword?: string; retentionDays?: number; loginLimits?: { maxFailures: number; maxFailuresPerIp: number; windowSeconds: number } };
+  auth: false | ({ jwtSecret: string; adminPassword?: string } & Partial<AuthPolicy>);
   /** Reconnect backoff bounds for upstreams (tests shorten them). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -109,8 +109,8 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       db: handle.db,
       logger,
       replica: "hub",
-      limits: opts.auth.loginLimits ?? { maxFailures: 5, maxFailuresPerIp: 50, windowSeconds: 900 },
-      retentionDays: opts.auth.retentionDays ?? 90,
+      limits: opts.auth.limits ?? DEFAULT_AUTH_POLICY.limits,
+      retentionDays: opts.auth.retentionDays ?? DEFAULT_AUTH_POLICY.retentionDays,
       adminPassword: opts.auth.adminPassword,
       registry: metrics.registry,
       bus,
@@ -133,7 +133,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
         audit: audit ?? auth.audit,
         logger,
         jwtSecret: opts.auth.jwtSecret,
-        tokenTtlSeconds: 86_400,
+        tokenTtlSeconds: opts.auth.tokenTtlSeconds ?? DEFAULT_AUTH_POLICY.tokenTtlSeconds,
         checks: () => auth.checks(),
         healthRoutes: false,
         onAuthenticator: (service) => {
@@ -155,7 +155,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
       skipAuth: !opts.auth,
       authenticator,
       audit,
-      allowedHosts: env.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(env.HOST) ? LOOPBACK_HOSTS : undefined),
+      allowedHosts: allowedHosts(env),
       router,
     });
     if (router) await scoped.register(smartRoutingApi, { router, supervisor, authenticator, audit, logger });

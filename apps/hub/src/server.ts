@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, envSchema, parseEnv, stdioServerEnv } from "@mcphub/config";
 import { closeOnSignals, createLogger, runMain } from "@mcphub/observability";
-import { resolveJwtSecret } from "@mcphub/auth";
+import { authPolicy, authPolicyEnv, resolveJwtSecret } from "@mcphub/auth";
 import { buildHub } from "./app.ts";
 
 // src/ and dist/ both sit two levels below the project root.
@@ -20,8 +20,11 @@ const SERVICES: Record<string, () => Promise<Record<string, unknown>>> = {
   auth: () => import("@mcphub/auth/main"),
 };
 
+/** The hub's environment: every process's, plus the auth policy the auth service reads the same way. */
+const hubEnvSchema = envSchema.extend(authPolicyEnv);
+
 async function main(): Promise<void> {
-  const env = parseEnv(envSchema, process.env);
+  const env = parseEnv(hubEnvSchema, process.env);
   const target = env.HUB_TARGETS.trim();
   if (target !== "all") {
     const load = SERVICES[target];
@@ -46,7 +49,7 @@ async function main(): Promise<void> {
   else if (env.NODE_ENV === "production" && (env.JWT_SECRET ?? "").length < 32) {
     throw new ConfigError("environment", ["JWT_SECRET: must be set to at least 32 characters when NODE_ENV=production"]);
   }
-  const auth = env.SKIP_AUTH ? false : { jwtSecret: resolveJwtSecret(env, (msg) => logger.warn(msg)), adminPassword: env.ADMIN_PASSWORD };
+  const auth = env.SKIP_AUTH ? false : { jwtSecret: resolveJwtSecret(env, (msg) => logger.warn(msg)), adminPassword: env.ADMIN_PASSWORD, ...authPolicy(env) };
   const hub = await buildHub({ env, hubEnv, logger, database: { url: env.DATABASE_URL, dataDir }, auth });
 
   closeOnSignals(hub.app, logger);

@@ -3,6 +3,15 @@ import { errorResponse } from "../core/jsonrpc.ts";
 
 export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"];
 
+/**
+ * The host names the MCP endpoints answer to, the same in every shape: ALLOWED_HOSTS when set;
+ * else, on a loopback address, loopback names only (a page elsewhere cannot re-point its name at
+ * a hub on this machine); else any (a hub on the network, usually behind a proxy).
+ */
+export function allowedHosts(env: { ALLOWED_HOSTS?: string[]; HOST: string }): readonly string[] | undefined {
+  return env.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(env.HOST) ? LOOPBACK_HOSTS : undefined);
+}
+
 /** "host:port", "[::1]:port" or a URL's host → the bare, lower-case host name. */
 function hostName(value: string): string {
   const v = value.trim().toLowerCase();
