@@ -10,6 +10,7 @@ const EXTERNAL = ["@electric-sql/pglite", "@electric-sql/pglite-pgvector"];
 
 // MCPHUB_BUILD_OUT: another directory than dist/ (a test building beside a running cluster).
 const outDir = process.env.MCPHUB_BUILD_OUT ?? "dist";
+const pkg = JSON.parse(await readFile("package.json", "utf8"));
 
 await build({
   entryPoints: ["src/server.ts"],
@@ -29,8 +30,13 @@ await build({
   banner: { js: "import { createRequire as __mcphubRequire } from 'node:module'; const require = __mcphubRequire(import.meta.url);" },
 });
 
+// The local embedding model runs in a worker thread from its own file (use.worker.mjs), which
+// the bundle cannot inline: it travels beside the bundle, and finds the model's packages in
+// the app's own dependencies (the hub lists them, as it lists PGlite).
+const worker = pkg.name === "@mcphub/router" ? "src/use.worker.mjs" : "../router/src/use.worker.mjs";
+if (pkg.name === "@mcphub/router" || pkg.dependencies?.["@mcphub/router"]) await cp(worker, `${outDir}/use.worker.mjs`);
+
 // The database migrations travel with the bundle (packages/db finds them beside it).
-const pkg = JSON.parse(await readFile("package.json", "utf8"));
 if (pkg.dependencies?.["@mcphub/db"]) {
   await cp("../../packages/db/migrations", `${outDir}/migrations`, { recursive: true });
 }

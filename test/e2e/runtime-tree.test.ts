@@ -117,6 +117,17 @@ describe("the image's runtime tree", () => {
     expect(existsSync(join(dir, "mcp_settings.json"))).toBe(true);
   });
 
+  it("ranks tools with the local model from the tree alone (its worker travels beside the bundle)", async () => {
+    expect(existsSync(join(tree, "apps/hub/dist/use.worker.mjs"))).toBe(true);
+    const api = (path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${hubPort}${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+    await waitUntil(async () => (await api("/api/smart-routing/status")).index?.ready === true, 60_000, "the tool index built in the tree");
+    const search = await api("/api/smart-routing/search", { query: "add two numbers", limit: 3 });
+    expect(search.ranking).toBe("hybrid");
+    expect(search.results.map((r: { name: string }) => r.name)).toContain("everything-get-sum");
+    expect((await api("/api/smart-routing/status")).index.model).toMatch(/^use-/);
+  });
+
   it("answers the image's HEALTHCHECK while it runs, and fails it once stopped", async () => {
     expect(await healthStatus({ PORT: String(hubPort) })).toBe(0);
     const exited = new Promise((r) => hub!.once("exit", r));
