@@ -59,6 +59,12 @@ describe("an OpenAI-compatible embedder from the settings", () => {
     expect(meta.ranking).toBe("lexical");
     expect(String(meta.degraded)).toMatch(/503|unavailable|embed/i);
     expect(names).toContain("filesystem-list_directory");
+    // Searches right after do not wait out the retries again: the failed embedder is left alone a while.
+    const asked = fake.attempts.length;
+    const next = await search("read a text file");
+    expect(next.meta.ranking).toBe("lexical");
+    expect(String(next.meta.degraded)).toMatch(/failed \d+ s ago/);
+    expect(fake.attempts.length).toBe(asked);
   });
 
   it("never shows the embedding key", async () => {

@@ -26,6 +26,8 @@ export interface RouterServiceOptions {
   metrics: Pick<HubMetrics, "searchDuration" | "embeddedInputs"> & Partial<Pick<HubMetrics, "routerIndexTools" | "embedderErrors">>;
   /** First wait before retrying a failed sync; doubles up to a minute. */
   retryMs?: number;
+  /** How long searches rank lexically without asking an embedder that just failed (default 30 s). */
+  embedderCooldownMs?: number;
   fusion?: Partial<FusionParams>;
   /** The signals that rank: both (the default), or one alone (benchmarks compare them). */
   signals?: "hybrid" | "lexical" | "semantic";
@@ -53,6 +55,8 @@ interface ExactMatrix {
 /** Why the semantic signal is missing from one search; the answer says it in `degraded`. */
 class Degraded extends Error {}
 
+/** How long a failed query embedder is left alone before a search tries it again. */
+const EMBEDDER_COOLDOWN_MS = 30_000;
 const QUERY_CACHE_SIZE = 512;
 let slots = 0;
 /**
@@ -95,6 +99,8 @@ export class RouterService implements RouterPort {
   private indexed = 0;
   private progress: { embedded: number; total: number } | undefined;
   private readonly queryCache = new Map<string, Float32Array>();
+  /** The query embedder's last failure, while searches leave it alone (EMBEDDER_COOLDOWN_MS). */
+  private queryEmbedderDown: { model: string; at: number; until: number; message: string } | undefined;
   private readonly backend: "pgvector" | "exact";
   private readonly fusion: FusionParams;
   /** This service's matrix in the embedder's scorer. */
@@ -305,14 +311,23 @@ export class RouterService implements RouterPort {
       this.queryCache.set(query, cached);
       return cached;
     }
+    // A failed embedder is not asked again for a while: each search would otherwise wait out
+    // its retries (seconds) before ranking lexically.
+    const down = this.queryEmbedderDown;
+    if (down && down.model === embedder.model && Date.now() < down.until) {
+      throw new Degraded(`the embedder failed ${Math.round((Date.now() - down.at) / 1000)} s ago (${down.message}); ranking lexically until it is tried again`);
+    }
     let vector: Float32Array;
     try {
       const [v] = await embedder.embed([query], { query: true });
       vector = unit(v!);
     } catch (err) {
       this.opts.metrics.embedderErrors?.inc({ model: embedder.model, purpose: "query" });
+      const now = Date.now();
+      this.queryEmbedderDown = { model: embedder.model, at: now, until: now + (this.opts.embedderCooldownMs ?? EMBEDDER_COOLDOWN_MS), message: (err as Error).message };
       throw new Degraded(`the embedder failed: ${(err as Error).message}`);
     }
+    this.queryEmbedderDown = undefined;
     this.opts.metrics.embeddedInputs.inc({ model: embedder.model });
     this.remember(query, vector);
     return vector;
