@@ -19,12 +19,18 @@ import { safeErrorMessage, type HubMetrics, type Logger } from "@mcphub/observab
 import type { CatalogView, Routed } from "./catalog-view.ts";
 import { NameRouting } from "./name-routing.ts";
 import { callMetaTool, type SmartSearcher } from "./smart-tools.ts";
-import type { SessionRecord } from "../state/session.store.ts";
 import { errorResponse, rawResultJson, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from "./jsonrpc.ts";
 
 /** Protocol revisions served with sessions, newest first. */
 export const SESSION_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"];
 export const HUB_INFO = { name: "mcphub", version: "0.1.0" };
+
+/** Who makes a request, for the audit log: a signed-in user, through one of their keys or not. */
+export interface Actor {
+  userId: string;
+  username: string;
+  keyId?: string;
+}
 
 export interface DispatchContext {
   view: CatalogView;
@@ -34,7 +40,7 @@ export interface DispatchContext {
   /** Aborted when the client cancels the request or goes away. */
   signal: AbortSignal;
   /** Who is calling, for the audit log. */
-  actor?: SessionRecord["actor"];
+  actor?: Actor;
   /** The client's session, where there is one: the way back for an upstream's requests, logs and resource updates. */
   session?: ClientSession;
   /** Headers of the client's request passed on to HTTP upstreams (forwarded-headers.ts). */

@@ -14,7 +14,7 @@ import type { CatalogView } from "./catalog-view.ts";
 import type { JsonRpcRequest } from "./jsonrpc.ts";
 import { CALL_TOOL, DESCRIBE_TOOL, SEARCH_TOOLS } from "./meta-tools.ts";
 import type { NameRouting, RouteContext } from "./name-routing.ts";
-import type { SessionRecord } from "../state/session.store.ts";
+import type { Actor } from "./mcp-dispatcher.ts";
 
 export interface SmartHit {
   /** The name to call it by here (`<server><sep><tool>`). */
@@ -116,7 +116,7 @@ export class SmartSearcher {
   }
 
   /** Records a search without holding up the answer: its size and outcome, the query itself only with `audit.logArguments`. */
-  record(search: SmartSearch, view: CatalogView, snap: CatalogSnapshot, actor: SessionRecord["actor"] | undefined, source: string): void {
+  record(search: SmartSearch, view: CatalogView, snap: CatalogSnapshot, actor: Actor | undefined, source: string): void {
     if (!this.audit) return;
     const target = view.target;
     const event = {
@@ -151,7 +151,7 @@ export interface MetaToolDeps<C extends RouteContext> {
  * view, so filters, scopes, audit, timeouts, progress, cancellation and passthrough are the
  * direct call's own code. Returns the JSON text of the response.
  */
-export async function callMetaTool<C extends RouteContext & { actor?: SessionRecord["actor"] }>(req: JsonRpcRequest, ctx: C, deps: MetaToolDeps<C>): Promise<string> {
+export async function callMetaTool<C extends RouteContext & { actor?: Actor }>(req: JsonRpcRequest, ctx: C, deps: MetaToolDeps<C>): Promise<string> {
   const params = req.params ?? {};
   const args = (params.arguments ?? {}) as Record<string, unknown>;
   switch (params.name) {

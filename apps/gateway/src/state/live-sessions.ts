@@ -9,7 +9,19 @@ import type { ClientSession } from "../core/mcp-dispatcher.ts";
 import { ResourceSubscriptions } from "./resource-subscriptions.ts";
 import { SessionChannel } from "./session-channel.ts";
 import type { SessionRecord, SessionStore } from "./session.store.ts";
-import { SseStream } from "../wires/sse-stream.ts";
+
+/**
+ * A session's server-to-client stream as this module holds it (the wires' SSE writer is one):
+ * messages out, an end, and whether it was dropped for not being read.
+ */
+export interface ClientStream {
+  send(data: string, event?: string): void;
+  end(): void;
+  onClose(listener: () => void): void;
+  readonly dropped: boolean;
+  /** Bytes written that the client had not read when it was dropped. */
+  readonly unreadBytes?: number;
+}
 
 export interface LiveSessionsOptions {
   /** Sessions one principal may hold; opening one more ends its least recently used. */
@@ -33,7 +45,7 @@ const LIST_CHANGED = {
  * themselves live in the SessionStore.
  */
 export class LiveSessions {
-  private readonly streams = new Map<string, SseStream>();
+  private readonly streams = new Map<string, ClientStream>();
   private readonly inflight = new Map<string, Map<JsonRpcId, AbortController>>();
   /** Per session with a stream: the list signatures it last saw. */
   private readonly seen = new Map<string, { targetName: string; servers?: string[]; tools: string; prompts: string; resources: string }>();
@@ -197,7 +209,7 @@ export class LiveSessions {
   }
 
   /** Attaches the session's server-to-client stream; a newer stream replaces an older one. */
-  attachStream(session: SessionRecord, stream: SseStream): void {
+  attachStream(session: SessionRecord, stream: ClientStream): void {
     const previous = this.streams.get(session.id);
     this.streams.set(session.id, stream);
     previous?.end();
@@ -209,7 +221,7 @@ export class LiveSessions {
     if (view) this.seen.set(session.id, { targetName: session.targetName, servers: session.servers, ...view.signature });
     stream.onClose(() => {
       if (stream.dropped) {
-        this.logger.warn({ sessionId: session.id, transport: session.transport, limitBytes: SseStream.bufferLimitBytes }, "client stopped reading its stream: dropped it (MAX_STREAM_BUFFER_BYTES)");
+        this.logger.warn({ sessionId: session.id, transport: session.transport, unreadBytes: stream.unreadBytes }, "client stopped reading its stream: dropped it (MAX_STREAM_BUFFER_BYTES)");
       }
       if (this.streams.get(session.id) === stream) {
         this.streams.delete(session.id);
@@ -218,7 +230,7 @@ export class LiveSessions {
     });
   }
 
-  stream(id: string): SseStream | undefined {
+  stream(id: string): ClientStream | undefined {
     return this.streams.get(id);
   }
 

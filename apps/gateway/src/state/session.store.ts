@@ -1,3 +1,5 @@
+import type { Actor } from "../core/mcp-dispatcher.ts";
+
 /**
  * A 2025-era client session: small, serializable state, so a later store can keep it in
  * Redis and let any gateway replica serve it (DESIGN.md, "Sessions across replicas").
@@ -17,7 +19,7 @@ export interface SessionRecord {
   /** The servers an API key's scope allows, when it limits them. */
   servers?: string[];
   /** Who, for the audit log; absent on open endpoints. */
-  actor?: { userId: string; username: string; keyId?: string };
+  actor?: Actor;
   /** The replica holding the session's server-to-client stream: messages for it are sent there. */
   streamReplica?: string;
   createdAt: number;

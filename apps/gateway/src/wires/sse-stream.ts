@@ -19,6 +19,8 @@ export class SseStream {
   closed = false;
   /** The client was dropped for not reading (see the class comment). */
   dropped = false;
+  /** What was waiting unread when it was dropped. */
+  unreadBytes: number | undefined;
   private readonly closeListeners: (() => void)[] = [];
   private keepAlive: NodeJS.Timeout | undefined;
 
@@ -63,6 +65,7 @@ export class SseStream {
     if (this.closed) return;
     if (this.res.writableLength > SseStream.bufferLimitBytes) {
       this.dropped = true;
+      this.unreadBytes = this.res.writableLength;
       // destroy, not end: end would wait behind the unread bytes and keep them in memory.
       this.res.destroy();
       this.markClosed();
