@@ -124,3 +124,26 @@ describe("one composition for both shapes", () => {
     expect((await post(`localhost:${gateway.port}`)).status).toBe(200);
   });
 });
+
+describe("BASE_PATH in every split service", () => {
+  it("mounts the auth service's and the router's public routes under it, and keeps /internal at the root", async () => {
+    const authDb = await freshDatabase("composition_base_auth");
+    const auth = await startService("auth", { INTERNAL_TOKEN: TOKEN, REDIS_URL, DATABASE_URL: authDb.url, BASE_PATH: "/hub", ADMIN_PASSWORD: "composition-admin-password", AUDIT_STREAM: `mcphub:audit:composition-base:${process.pid}` });
+    const router = await startService("router", { INTERNAL_TOKEN: TOKEN, REDIS_URL, SUPERVISOR_URL: supervisor.url, DATA_DIR: join(dir, "router-data"), BASE_PATH: "/hub" });
+    try {
+      const status = async (url: string, init?: RequestInit) => (await fetch(url, init)).status;
+      const login = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "composition-admin-password" }) };
+      expect(await status(`${auth.url}/hub/api/auth/login`, login)).toBe(200);
+      expect(await status(`${auth.url}/api/auth/login`, login)).toBe(404);
+      expect(await status(`${auth.url}/hub/api/health`)).toBe(200);
+      // Peers still find the internal API where they always do (no token here: refused, not missing).
+      expect(await status(`${auth.url}/internal/authenticate`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).toBe(401);
+      expect(await status(`${router.url}/hub/api/health`)).toBe(200);
+      expect(await status(`${router.url}/api/health`)).toBe(404);
+      expect(await status(`${router.url}/internal/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).toBe(200);
+    } finally {
+      await Promise.all([auth.stop(), router.stop()]);
+      await authDb.drop();
+    }
+  });
+});

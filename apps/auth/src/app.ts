@@ -32,6 +32,11 @@ export interface AuthDeps {
   onAuthenticator?: (authn: AuthenticationService) => void;
   /** Serve /api/health[/ready] (on when the auth service runs alone). */
   healthRoutes?: boolean;
+  /**
+   * BASE_PATH of the public routes when the service runs alone (the all-in-one hub mounts the
+   * whole plugin under its own); `/internal` stays at the root, where peers call it.
+   */
+  basePath?: string;
 }
 
 /**
@@ -57,9 +62,10 @@ export default async function authApp(app: FastifyInstance, deps: AuthDeps): Pro
   deps.onAuthenticator?.(authn);
 
   // In the all-in-one hub the supervisor's health routes answer for the process.
+  const prefix = deps.basePath ?? "";
   if (deps.healthRoutes ?? true) {
-    app.get("/api/health", async () => ({ status: "ok" }));
-    app.get("/api/health/ready", async (_req, reply) => {
+    app.get(`${prefix}/api/health`, async () => ({ status: "ok" }));
+    app.get(`${prefix}/api/health/ready`, async (_req, reply) => {
       const checks = (await deps.checks?.()) ?? {};
       const ready = Object.values(checks).every(Boolean);
       reply.code(ready ? 200 : 503);
@@ -67,9 +73,9 @@ export default async function authApp(app: FastifyInstance, deps: AuthDeps): Pro
     });
   }
 
-  await app.register(authRoutes, { users: deps.users, authn, limiter: deps.limiter, audit: deps.audit, logger: deps.logger });
-  await app.register(usersRoutes, { users: deps.users, authn });
-  await app.register(apiKeysRoutes, { keys: deps.keys, authn });
-  await app.register(auditRoutes, { repository: deps.auditRepository, authn });
+  await app.register(authRoutes, { prefix, users: deps.users, authn, limiter: deps.limiter, audit: deps.audit, logger: deps.logger });
+  await app.register(usersRoutes, { prefix, users: deps.users, authn });
+  await app.register(apiKeysRoutes, { prefix, keys: deps.keys, authn });
+  await app.register(auditRoutes, { prefix, repository: deps.auditRepository, authn });
   if (deps.internalToken) await app.register(internalRoutes, { authn, token: deps.internalToken });
 }

@@ -34,13 +34,14 @@ export async function runAuth(): Promise<void> {
 
   const app = Fastify(serviceFastifyOptions(logger, authServerOptions));
   tagReplica(app, replica);
-  await app.register(metricsPlugin, { metrics, access: { token: env.METRICS_TOKEN } });
+  await app.register(metricsPlugin, { metrics, path: `${env.BASE_PATH}/metrics`, access: { token: env.METRICS_TOKEN } });
   await app.register(authApp, {
     ...runtime,
     logger,
     jwtSecret,
     tokenTtlSeconds: policy.tokenTtlSeconds,
     internalToken: env.INTERNAL_TOKEN,
+    basePath: env.BASE_PATH,
     checks: () => runtime.checks(),
   });
   app.addHook("onClose", async () => {

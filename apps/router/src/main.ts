@@ -37,9 +37,10 @@ export async function runRouter(): Promise<void> {
 
   const app = Fastify(serviceFastifyOptions(logger));
   tagReplica(app, replica);
-  await app.register(metricsPlugin, { metrics });
-  app.get("/api/health", async () => ({ status: "ok", replica, index: router.status() }));
-  app.get("/api/health/ready", async (_req, reply) => {
+  // BASE_PATH prefixes the public routes as in every service; /internal stays at the root for the gateways.
+  await app.register(metricsPlugin, { metrics, path: `${env.BASE_PATH}/metrics`, access: { token: env.METRICS_TOKEN } });
+  app.get(`${env.BASE_PATH}/api/health`, async () => ({ status: "ok", replica, index: router.status() }));
+  app.get(`${env.BASE_PATH}/api/health/ready`, async (_req, reply) => {
     const index = router.status();
     const database = await repository.ping();
     const ready = index.ready && database;
