@@ -206,6 +206,7 @@ const LABEL = {
   rawGlobal: "hub: raw keep-alive HTTP → /mcp",
   rawServer: "hub: raw keep-alive HTTP → /mcp/everything",
   rawStateless: "hub: raw keep-alive HTTP → /mcp, 2026-07-28 stateless",
+  rawOpen: "open hub (SKIP_AUTH): raw keep-alive HTTP → /mcp",
   sdkCluster: "cluster: SDK client → nginx /mcp",
   rawCluster: "cluster: raw keep-alive HTTP → nginx /mcp",
   rawGateway: "cluster: raw keep-alive HTTP → one gateway directly /mcp",
@@ -238,6 +239,8 @@ async function main(): Promise<void> {
   }
   const echo = await startEchoServer(root);
   echoServers.push(echo);
+  // The open path beside the default one, in the same rounds: what credentials and audit cost.
+  const open = measured.database === "pglite" ? await startOpenHub() : undefined;
 
   const floorPaths = [sdkStdio(everythingJs), rawStdio(everythingJs)];
   const refPaths = [
@@ -264,6 +267,7 @@ async function main(): Promise<void> {
       ...floorPaths.map((path) => ({ path })),
       ...refPaths.map((path) => ({ path, subjects: { upstream: echo.pid } })),
       ...hubPaths.map((path) => ({ path, subjects: { hub: hub.pid, upstream: measured.upstreamPid } })),
+      ...(open ? [{ path: rawHttp(LABEL.rawOpen, `${open.hub.base}/mcp`, "everything-echo", "hub", {}), subjects: { hub: open.hub.pid, upstream: open.upstreamPid } }] : []),
       ...clusterPaths,
     ],
     cfg,
@@ -284,11 +288,9 @@ async function main(): Promise<void> {
   await stopHub(hub);
 
   // With a database in the measured hub, also show what the hub itself costs without it.
-  if (measured.database === "pglite") {
-    log("starting a second hub with SKIP_AUTH=true (no database), for its idle RSS…");
-    const bare = await startOpenHub();
-    rss.openIdle = bare.idleRss;
-    await stopHub(bare.hub);
+  if (open) {
+    rss.openIdle = open.idleRss;
+    await stopHub(open.hub);
   }
 
   process.stdout.write(`${report(results, measured, rss, cluster, Date.now() - started).join("\n")}\n`);
@@ -441,6 +443,13 @@ function report(results: PathResult[], measured: StartedHub, rss: RssReport, clu
   const idle = measured.idleRss ?? Number.POSITIVE_INFINITY;
   out.push(`  hub RSS idle ≤ 100 MB (${measured.database === "pglite" ? "with PGlite, as pnpm start" : "SKIP_AUTH=true, no DB"}): ${mb(measured.idleRss)} — ${verdict(idle <= TARGET_IDLE_RSS_KB)}`);
   if (rss.openIdle !== undefined) out.push(`  hub RSS idle ≤ 100 MB (SKIP_AUTH=true, no DB): ${mb(rss.openIdle)} — ${verdict(rss.openIdle <= TARGET_IDLE_RSS_KB)}`);
+  const openPath = results.find((r) => r.label === LABEL.rawOpen);
+  if (openPath) {
+    const share = rawRate / openPath.callsPerSec;
+    out.push(`  default path (key + audit) ≥ 90 % of the open path's calls/s, raw client: ${rate(rawRate)} vs ${rate(openPath.callsPerSec)} = ${(100 * share).toFixed(0)} % — ${verdict(share >= 0.9)}`);
+    const addedDefault = added(LABEL.rawGlobal, LABEL.rawFloor);
+    out.push(`  default path adds ≤ 0.4 ms p50 over the stdio floor, raw client: ${signed(addedDefault)} (open path: ${signed(added(LABEL.rawOpen, LABEL.rawFloor))}) — ${verdict(addedDefault <= 0.4)}`);
+  }
   if (cluster.topology) {
     const met = [LABEL.sdkCluster, LABEL.rawCluster, LABEL.rawGateway].filter((l) => added(l, l === LABEL.sdkCluster ? LABEL.sdkGlobal : LABEL.rawGlobal) <= TARGET_CLUSTER_ADDED_P50_MS);
     out.push(`  cluster added p50 ≤ ${TARGET_CLUSTER_ADDED_P50_MS} ms over all-in-one: met on ${met.length} of 3 paths (see above)`);
