@@ -147,3 +147,18 @@ describe("BASE_PATH in every split service", () => {
     }
   });
 });
+
+describe("the router's settings in the all-in-one hub", () => {
+  it("reads ROUTER_VECTOR_BACKEND as the router service does (pgvector in its PGlite, which has the extension)", async () => {
+    const hubDir = await mkdtemp(join(tmpdir(), "mcphub-composition-router-"));
+    await writeFile(join(hubDir, "mcp_settings.json"), JSON.stringify({ mcpServers: {} }));
+    const hub = await startService("hub", { SKIP_AUTH: "true", ROUTER_VECTOR_BACKEND: "pgvector", DATA_DIR: join(hubDir, "data"), MCPHUB_SETTING_PATH: join(hubDir, "mcp_settings.json") });
+    try {
+      const status = (await (await fetch(`${hub.url}/api/smart-routing/status`)).json()) as { index: { backend: string } };
+      expect(status.index.backend).toBe("pgvector");
+    } finally {
+      await hub.stop();
+      await rm(hubDir, { recursive: true, force: true });
+    }
+  });
+});

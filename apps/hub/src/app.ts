@@ -10,10 +10,12 @@ import { HubError, type AuthenticatorPort } from "@mcphub/contracts";
 import { CachingAuthenticator } from "@mcphub/service-clients";
 import { BatchingAuditSink } from "./batching-audit-sink.ts";
 import { InProcessRouter } from "./in-process-router.ts";
+import type { RouterSearchEnv } from "@mcphub/router";
 import { DEFAULT_DASHBOARD_DIR, dashboardStatic } from "./dashboard-static.ts";
 
 export interface HubOptions {
-  env: Env;
+  /** The hub's environment; the router's own keys (ROUTER_VECTOR_BACKEND, …) where server.ts parsed them. */
+  env: Env & Partial<Pick<RouterSearchEnv, "ROUTER_VECTOR_BACKEND" | "LOCAL_EMBEDDING_MODEL_DIR">>;
   /** The environment spawned servers inherit and settings expand from. */
   hubEnv: NodeJS.ProcessEnv;
   logger: Logger;
@@ -94,7 +96,7 @@ export async function buildHub(opts: HubOptions): Promise<Hub> {
   const router =
     database === false
       ? undefined
-      : new InProcessRouter({ source: supervisor, database: () => (db ??= openDatabase(database)), env, logger, metrics });
+      : new InProcessRouter({ source: supervisor, database: () => (db ??= openDatabase(database)), env: { ...env, ROUTER_VECTOR_BACKEND: env.ROUTER_VECTOR_BACKEND ?? "exact" }, logger, metrics });
 
   let authn: AuthenticationService | undefined;
   const authenticator: AuthenticatorPort | undefined = opts.auth

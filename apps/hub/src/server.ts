@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError, envSchema, parseEnv, stdioServerEnv } from "@mcphub/config";
 import { closeOnSignals, createLogger, runMain } from "@mcphub/observability";
 import { authPolicy, authPolicyEnv, resolveJwtSecret } from "@mcphub/auth";
+import { routerSearchEnv } from "@mcphub/router";
 import { buildHub } from "./app.ts";
 
 // src/ and dist/ both sit two levels below the project root.
@@ -20,8 +21,8 @@ const SERVICES: Record<string, () => Promise<Record<string, unknown>>> = {
   auth: () => import("@mcphub/auth/main"),
 };
 
-/** The hub's environment: every process's, plus the auth policy the auth service reads the same way. */
-const hubEnvSchema = envSchema.extend(authPolicyEnv);
+/** The hub's environment: every process's, plus what the auth service and the router read the same way. */
+const hubEnvSchema = envSchema.extend({ ...authPolicyEnv, ...routerSearchEnv });
 
 async function main(): Promise<void> {
   const env = parseEnv(hubEnvSchema, process.env);

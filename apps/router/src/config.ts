@@ -8,16 +8,8 @@ import { OpenAIEmbedder } from "./openai.embedder.ts";
 import type { EmbedderChoice } from "./router.service.ts";
 import { UseEmbedder } from "./use.embedder.ts";
 
-/** The router's environment: a split service's, plus the supervisor to read and the embedding defaults. */
-export const routerEnvSchema = splitServiceEnvSchema.extend({
-  SUPERVISOR_URL: z.url(),
-  /** Absent or empty: the offline local model, unless the settings name a key. */
-  OPENAI_API_KEY: z
-    .string()
-    .optional()
-    .transform((v) => v || undefined),
-  OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
-  EMBEDDING_MODEL: z.string().min(1).default("text-embedding-3-small"),
+/** What the router reads beyond the embedding defaults, wherever it runs (the all-in-one hub parses it too). */
+export const routerSearchEnv = {
   /**
    * Where vectors are compared. "exact" (the default): in process, the local model's worker
    * scoring all tools in one matrix product (~1 ms at 10,000 tools), faster than a round trip to
@@ -30,6 +22,19 @@ export const routerEnvSchema = splitServiceEnvSchema.extend({
     .string()
     .optional()
     .transform((v) => v || undefined),
+};
+
+/** The router's environment: a split service's, plus the supervisor to read and the embedding defaults. */
+export const routerEnvSchema = splitServiceEnvSchema.extend({
+  SUPERVISOR_URL: z.url(),
+  /** Absent or empty: the offline local model, unless the settings name a key. */
+  OPENAI_API_KEY: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined),
+  OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
+  EMBEDDING_MODEL: z.string().min(1).default("text-embedding-3-small"),
+  ...routerSearchEnv,
 });
 export type RouterEnv = z.infer<typeof routerEnvSchema>;
 

@@ -1,10 +1,11 @@
 export { default as routerApp, type RouterDeps } from "./app.ts";
 export { RouterService, type RouterServiceOptions, type IndexStatus, type SyncReport, type EmbedderChoice } from "./router.service.ts";
 export { EmbeddingRepository } from "./embedding.repository.ts";
-export { chooseEmbedder, createEmbedder, routerEnvSchema, type EmbeddingConfig, type EmbeddingEnv, type RouterEnv } from "./config.ts";
+export { chooseEmbedder, createEmbedder, routerEnvSchema, routerSearchEnv, type EmbeddingConfig, type EmbeddingEnv, type RouterEnv } from "./config.ts";
 export { OnnxDirectoryEmbedder, EmbedderUnavailableError, type Embedder, type VectorScorer } from "./embedder.ts";
 export { UseEmbedder } from "./use.embedder.ts";
 export { OpenAIEmbedder, EmbeddingError } from "./openai.embedder.ts";
 export { LexicalIndex, terms, words } from "./lexical.ts";
 export { FUSION_DEFAULTS, type FusionParams } from "./fusion.ts";
 export { StaticCatalog } from "./static-catalog.ts";
+export { createRouterService, stopRouterService, type RouterSearchEnv } from "./create-router.ts";

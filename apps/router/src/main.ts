@@ -6,10 +6,9 @@ import { RedisBus } from "@mcphub/bus";
 import { openDatabase } from "@mcphub/db";
 import { closeOnSignals, createLogger, HubMetrics, metricsPlugin, tagReplica, serviceFastifyOptions } from "@mcphub/observability";
 import routerApp from "./app.ts";
-import { chooseEmbedder, routerEnvSchema } from "./config.ts";
-import { EmbeddingRepository } from "./embedding.repository.ts";
+import { routerEnvSchema } from "./config.ts";
+import { createRouterService, stopRouterService } from "./create-router.ts";
 import { RemoteCatalog } from "@mcphub/service-clients";
-import { RouterService } from "./router.service.ts";
 
 /** The router as its own process: indexes the supervisor's catalog and serves /internal/search. */
 export async function runRouter(): Promise<void> {
@@ -20,19 +19,8 @@ export async function runRouter(): Promise<void> {
   const bus = new RedisBus({ url: env.REDIS_URL, name: replica, onError: (err, context) => logger.warn({ err, context }, "bus error") });
   // Without DATABASE_URL, PGlite in a directory of its own: a supervisor on the same DATA_DIR holds its own.
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: join(env.DATA_DIR, "router") });
-  const embeddingEnv = { openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, model: env.EMBEDDING_MODEL, localModelDir: env.LOCAL_EMBEDDING_MODEL_DIR };
   const catalog = new RemoteCatalog({ url: env.SUPERVISOR_URL, token: env.INTERNAL_TOKEN, bus, logger });
-  const repository = new EmbeddingRepository(db.db);
-  const router = new RouterService({
-    source: catalog,
-    repository,
-    // The settings' smartRouting picks the embedder (and a change swaps it); the environment gives its defaults.
-    chooseEmbedder: (settings) => chooseEmbedder(settings, embeddingEnv, logger),
-    // Exact in process unless pgvector is asked for and installed (routerEnvSchema says why).
-    useVector: env.ROUTER_VECTOR_BACKEND === "pgvector" && db.hasVector,
-    logger,
-    metrics,
-  });
+  const { router, repository } = createRouterService({ source: catalog, db, env, logger, metrics });
   logger.info({ backend: router.status().backend, database: db.kind }, "router starting");
 
   const app = Fastify(serviceFastifyOptions(logger));
@@ -50,8 +38,7 @@ export async function runRouter(): Promise<void> {
   await app.register(routerApp, { router, token: env.INTERNAL_TOKEN });
   app.addHook("onClose", async () => {
     await catalog.close();
-    await router.stop();
-    await router.currentEmbedder()?.close?.();
+    await stopRouterService(router);
     await db.close();
     await bus.close();
   });
