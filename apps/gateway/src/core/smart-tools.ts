@@ -33,7 +33,7 @@ export interface SmartSearch {
   ranking: "hybrid" | "lexical";
   degraded?: string;
   threshold: number;
-  /** Servers in scope and ready, with what they are for: said when nothing matched, so the model can rephrase. */
+  /** When nothing matched: the servers in scope and ready, with what they are for, so the model can rephrase. */
   servers: { name: string; description?: string; tools: number }[];
 }
 
@@ -86,8 +86,7 @@ export class SmartSearcher {
     const scope: Record<string, "all" | string[]> = {};
     for (const [server, picks] of view.members) if (snap.servers[server]) scope[server] = picks === "all" ? "all" : [...picks];
     const threshold = snap.smartRouting.threshold;
-    const servers = Object.keys(scope).map((name) => ({ name, description: describeServer(snap, name), tools: countTools(view, name) }));
-    if (!servers.length) return { query, limit, hits: [], ranking: "hybrid", threshold, servers };
+    if (!Object.keys(scope).length) return { query, limit, hits: [], ranking: "hybrid", threshold, servers: [] };
     let response;
     try {
       response = await this.router.search({ query, limit, scope, threshold });
@@ -112,6 +111,8 @@ export class SmartSearcher {
         ...(disclose && definition.inputSchema !== undefined ? { inputSchema: definition.inputSchema } : {}),
       });
     }
+    // The servers are named only when nothing matched (the answer then lists them): a search with hits does not pay for it.
+    const servers = hits.length ? [] : serversInScope(view, snap, Object.keys(scope));
     return { query, limit, hits, ranking: response.ranking, ...(response.degraded ? { degraded: response.degraded } : {}), threshold, servers };
   }
 
@@ -204,8 +205,9 @@ function describeServer(snap: CatalogSnapshot, server: string): string | undefin
   return first.length > 200 ? `${first.slice(0, 197)}...` : first;
 }
 
-function countTools(view: CatalogView, server: string): number {
-  let n = 0;
-  for (const r of view.tools.values()) if (r.server === server) n++;
-  return n;
+/** Each server of the scope with its tool count here (one pass over the view) and its own words. */
+function serversInScope(view: CatalogView, snap: CatalogSnapshot, names: string[]): SmartSearch["servers"] {
+  const counts = new Map<string, number>();
+  for (const r of view.tools.values()) counts.set(r.server, (counts.get(r.server) ?? 0) + 1);
+  return names.map((name) => ({ name, description: describeServer(snap, name), tools: counts.get(name) ?? 0 }));
 }
